@@ -1,0 +1,255 @@
+"""The ``nixgen`` command line: parses options, runs the pipeline, maps errors to exit codes."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from packaging.utils import canonicalize_name
+
+from nixgen import __version__
+from nixgen.errors import NixgenError, UsageError
+from nixgen.resolve.model import PROVIDERS, Provider
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class DefaultGroup(click.Group):
+    """A group whose first argument, when it is not a command, is the input of ``generate``."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
+            args = ["generate", *args]
+        return super().parse_args(ctx, args)
+
+
+def _exclude_newer(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (2026-03-29) or an RFC 3339 time "
+                                 "(2026-03-29T12:00:00Z)") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _providers(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> dict[str, Provider]:
+    out: dict[str, Provider] = {}
+    for value in values:
+        name, sep, provider = value.partition("=")
+        if not sep or not name or provider not in PROVIDERS:
+            raise click.BadParameter(f"{value!r}: expected NAME={'|'.join(PROVIDERS)}")
+        out[canonicalize_name(name)] = provider  # type: ignore[assignment]
+    return out
+
+
+def resolve_options(func: F) -> F:
+    """The options every command that resolves shares."""
+    decorators = [
+        click.option("--index-url", "-i", "index_url", metavar="URL",
+                     help="Package index (PEP 691). Default: pip's configuration, else the public index."),
+        click.option("--extra-index-url", multiple=True, metavar="URL", help="More indexes to search."),
+        click.option("--offline", is_flag=True, help="Use only the local cache; fail on anything missing."),
+        click.option("--exclude-newer", callback=_exclude_newer, metavar="DATE",
+                     help="Ignore files uploaded after DATE (a date means its midnight UTC)."),
+        click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
+                     help="Cache directory (default: the user cache dir; env NIXGEN_CACHE_DIR)."),
+        click.option("--prefer", type=click.Choice(["nixpkgs", "latest"]), default="nixpkgs", show_default=True,
+                     help="nixpkgs: keep the snapshot's version when it fits (a binary-cache hit); "
+                          "latest: newest release."),
+        click.option("--provider", "providers", multiple=True, callback=_providers, metavar="NAME=PROVIDER",
+                     help="Force a provider for one package: nixpkgs, wheel or sdist."),
+        click.option("--python", "python", metavar="X.Y", help="nixpkgs interpreter (default: python3)."),
+        click.option("--system", default="x86_64-linux", show_default=True, help="Nix system to resolve for."),
+        click.option("--snapshot", "snapshot_dir", type=click.Path(file_okay=False, path_type=Path),
+                     help="A nixpkgs snapshot directory (default: the embedded one)."),
+        click.option("--quiet", "-q", is_flag=True, help="No progress and no summary table on stderr."),
+    ]
+    for decorator in reversed(decorators):
+        func = decorator(func)
+    return func
+
+
+@click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="nixgen")
+def cli() -> None:
+    """Turn Python requirements into a reproducible Nix flake.
+
+    \b
+        nixgen requirements.txt > flake.nix
+        nixgen lock requirements.txt -o pylock.toml
+    """
+
+
+@contextmanager
+def _progress(quiet: bool) -> Iterator[Callable[[str, int], None] | None]:
+    """A live line on stderr counting index requests (only on a terminal)."""
+    if quiet or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    counts = {"requests": 0, "bytes": 0}
+    with console.status("resolving…") as status:
+
+        def on_fetch(url: str, nbytes: int) -> None:
+            counts["requests"] += 1
+            counts["bytes"] += nbytes
+            name = url.rstrip("/").rsplit("/", 1)[-1]
+            status.update(f"resolving… {counts['requests']} index requests, "
+                          f"{counts['bytes'] / 1e6:.1f} MB — {name}")
+
+        yield on_fetch
+
+
+def _options(kwargs: dict[str, Any]) -> Any:
+    from nixgen.pipeline import Options
+
+    urls = ((kwargs["index_url"],) if kwargs["index_url"] else ()) + tuple(kwargs["extra_index_url"])
+    if kwargs["extra_index_url"] and not kwargs["index_url"]:
+        from nixgen.pypi import default_index_url
+
+        urls = (default_index_url(), *urls)
+    return Options(index_urls=urls, offline=kwargs["offline"], exclude_newer=kwargs["exclude_newer"],
+                   cache_dir=kwargs["cache_dir"], prefer=kwargs["prefer"], providers=kwargs["providers"],
+                   python=kwargs["python"], system=kwargs["system"], snapshot_dir=kwargs["snapshot_dir"])
+
+
+def _locked(path: Path, kwargs: dict[str, Any]) -> Any:
+    from nixgen.inputs.detect import read_input
+    from nixgen.pipeline import lock_requirements
+
+    data = read_input(path)
+    if not hasattr(data, "requirements"):
+        return data  # already locked (pylock.toml)
+    with _progress(kwargs["quiet"]) as on_fetch:
+        return lock_requirements(data, _options(kwargs), on_fetch)
+
+
+def _emit(text: str, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    from nixgen.fsutil import write_atomic
+
+    write_atomic(output, text)
+
+
+def _summary(locked: Any, plan: Any, quiet: bool) -> None:
+    if quiet:
+        return
+    from nixgen.emit.report import print_summary
+
+    print_summary(locked, plan)
+
+
+@cli.command()
+@click.argument("input_file", metavar="FILE", type=click.Path(path_type=Path))
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the flake here (atomically) instead of stdout.")
+@resolve_options
+def generate(input_file: Path, output: Path | None, **kwargs: Any) -> None:
+    """Write a flake.nix for FILE (requirements.txt or pylock.toml)."""
+    from nixgen.pipeline import render
+
+    locked = _locked(input_file, kwargs)
+    text, plan = render(locked)
+    _emit(text, output)
+    _summary(locked, plan, kwargs["quiet"])
+
+
+@cli.command()
+@click.argument("input_file", metavar="FILE", type=click.Path(path_type=Path))
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the lock here (atomically) instead of stdout; name it pylock.toml.")
+@resolve_options
+def lock(input_file: Path, output: Path | None, **kwargs: Any) -> None:
+    """Resolve FILE and write the result as a PEP 751 lock (pylock.toml)."""
+    from nixgen.emit.pylock import write_pylock
+    from nixgen.pipeline import plan_of
+
+    locked = _locked(input_file, kwargs)
+    _emit(write_pylock(locked), output)
+    _summary(locked, plan_of(locked), kwargs["quiet"])
+
+
+@cli.group()
+def nixpkgs() -> None:
+    """Build or inspect nixpkgs snapshots."""
+
+
+@nixpkgs.command("import-nix-index")
+@click.argument("database", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--output", "-o", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Directory to write the snapshot to.")
+@click.option("--rev", required=True, help="The nixpkgs revision the database was generated from.")
+@click.option("--nar-hash", default="", help="narHash of that revision (pins it in generated flakes).")
+@click.option("--last-modified", type=int, default=0, help="lastModified of that revision.")
+@click.option("--rev-note", default="", help="How the revision relates to the database (provenance).")
+def import_nix_index(database: Path, output: Path, rev: str, nar_hash: str, last_modified: int,
+                     rev_note: str) -> None:
+    """Read a nix-index DATABASE (or a wheel holding one) into a snapshot directory."""
+    from nixgen.nixpkgs.importer import import_nix_index as run
+
+    snap = run(database, output, nixpkgs_rev=rev, nar_hash=nar_hash, last_modified=last_modified,
+               rev_note=rev_note)
+    pyset = snap.python_set()
+    click.echo(f"wrote {output}: {pyset.packages_attr} has {len(pyset.packages)} packages "
+               f"(python3 = {pyset.python_version})", err=True)
+
+
+@nixpkgs.command("show")
+@click.argument("name", required=False)
+@click.option("--snapshot", "snapshot_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--python", "python", metavar="X.Y")
+def show(name: str | None, snapshot_dir: Path | None, python: str | None) -> None:
+    """Show the snapshot's provenance, or what it has for the project NAME."""
+    from nixgen.nixpkgs.snapshot import Snapshot
+    from nixgen.pipeline import choose_target
+
+    snap = Snapshot.load(snapshot_dir)
+    target, pyset = choose_target(snap, python, "x86_64-linux")
+    if name is None:
+        meta = snap.meta
+        click.echo(f"nixpkgs {meta.nixpkgs_rev} ({meta.nixpkgs_rev_note})\nsource: {meta.source}\n"
+                   f"python3: {meta.python3}\ninterpreters: "
+                   + ", ".join(f"{k} {v}" for k, v in sorted(snap.interpreters.items())))
+        return
+    found = pyset.attrs_for(name) if pyset is not None else []
+    if not found:
+        raise UsageError(f"{target.packages_attr} in the snapshot has no package installing {name}")
+    for pkg in found:
+        click.echo(f"{target.packages_attr}.{pkg.attr}\t{pkg.pypi_name} {pkg.version}\t/nix/store/"
+                   f"{pkg.out_hash}-{pkg.store_name}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI; a NixgenError becomes its message and exit code, never a traceback."""
+    try:
+        cli.main(args=argv, prog_name="nixgen", standalone_mode=False)
+    except NixgenError as err:
+        click.echo(err.render(), err=True)
+        sys.exit(err.exit_code)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as err:
+        err.show()
+        sys.exit(err.exit_code)
+    except BrokenPipeError:
+        sys.exit(1)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Text out of plans: flake.nix, pylock.toml and reports."""

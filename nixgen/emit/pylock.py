@@ -1,0 +1,97 @@
+"""A locked resolution as PEP 751 ``pylock.toml`` (built and validated with ``packaging.pylock``).
+
+The standard part lists every pin with the index file another installer would use; ``[tool.nixgen]``
+(file level and per package) holds what nixgen needs to regenerate the same flake: provider, attribute,
+graph, target and the nixpkgs pin. Pins nixpkgs has but the index does not (no artifact to name) live only
+under ``[tool.nixgen]``, since PEP 751 requires a source for every package.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import tomli_w
+from packaging.markers import Marker
+from packaging.pylock import Package, PackageSdist, PackageWheel, Pylock
+from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from nixgen.resolve.model import Pin
+from nixgen.resolve.target import SYSTEMS, Target
+
+if TYPE_CHECKING:
+    from nixgen.pipeline import Locked
+
+
+def _pin_tool(pin: Pin) -> dict[str, Any]:
+    tool: dict[str, Any] = {"provider": pin.provider, "attr": pin.attr}
+    if pin.nixpkgs_version is not None:
+        tool["nixpkgs-version"] = pin.nixpkgs_version
+    tool.update({
+        "requested": pin.requested,
+        "runtime": pin.runtime,
+        "dependencies": list(pin.dependencies),
+        "build-requires": list(pin.build_requires),
+        "extras": list(pin.extras),
+        "metadata-source": pin.metadata_source,
+        "native-code": pin.native_code,
+    })
+    return tool
+
+
+def environment_marker(system: str) -> str:
+    """A PEP 508 marker selecting one Nix system."""
+    facts = SYSTEMS[system]
+    return f'sys_platform == "{facts.sys_platform}" and platform_machine == "{facts.platform_machine}"'
+
+
+def write_pylock(locked: Locked) -> str:
+    """The lock text; the same locked resolution always gives the same bytes."""
+    res = locked.resolution
+    packages: list[Package] = []
+    nix_only: list[dict[str, Any]] = []
+    for pin in res.pins:
+        tool = _pin_tool(pin)
+        if pin.artifact is None:
+            nix_only.append({"name": pin.name, "version": pin.version, **tool})
+            continue
+        art = pin.artifact
+        wheels = sdist = None
+        if art.filename.endswith(".whl"):
+            wheels = [PackageWheel(name=art.filename, url=art.url, hashes={"sha256": art.sha256})]
+        else:
+            sdist = PackageSdist(name=art.filename, url=art.url, hashes={"sha256": art.sha256})
+        packages.append(Package(
+            name=canonicalize_name(pin.name), version=Version(pin.version),
+            dependencies=[{"name": d} for d in pin.dependencies] or None,
+            sdist=sdist, wheels=wheels, tool={"nixgen": tool},
+        ))
+    top: dict[str, Any] = {
+        "target": {"interpreter": res.interpreter, "python-version": res.python_version, "system": res.system},
+        "nixpkgs": {"rev": locked.nixpkgs.rev, "nar-hash": locked.nixpkgs.nar_hash or "",
+                    "note": locked.nixpkgs.note},
+        "sources": list(locked.sources),
+        "roots": list(res.roots),
+        "forced": sorted(locked.forced),
+    }
+    if locked.exclude_newer is not None:
+        top["exclude-newer"] = locked.exclude_newer.isoformat()
+    if nix_only:
+        top["nixpkgs-only"] = nix_only
+    if res.relaxations:
+        top["relaxations"] = [{"parent": r.parent, "parent-version": r.parent_version,
+                               "requirement": r.requirement, "child": r.child, "child-version": r.child_version}
+                              for r in res.relaxations]
+    if res.notes:
+        top["notes"] = list(res.notes)
+    major, minor = Target(res.interpreter, res.python_version, res.system).python_tuple
+    lock = Pylock(
+        lock_version=Version("1.0"),
+        environments=[Marker(environment_marker(res.system))],
+        requires_python=SpecifierSet(f"=={major}.{minor}.*"),
+        created_by="nixgen",
+        packages=packages,
+        tool={"nixgen": top},
+    )
+    return tomli_w.dumps(lock.to_dict())

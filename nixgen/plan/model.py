@@ -1,0 +1,56 @@
+"""The plan: what the emitter turns into Nix, one ``PlannedPackage`` per pin."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from nixgen.resolve.model import Artifact, Provider, Relaxation
+
+
+@dataclass(frozen=True)
+class PlannedPackage:
+    """How one pinned project gets into the environment.
+
+    ``attr`` is its attribute in the interpreter's package set: the nixpkgs attribute it replaces or keeps,
+    or a new one named after the project. ``dependencies`` and ``build_system`` are attributes too.
+    """
+
+    name: str
+    version: str
+    provider: Provider
+    attr: str
+    artifact: Artifact | None
+    dependencies: tuple[str, ...]
+    build_system: tuple[str, ...]
+    native_code: bool
+    runtime: bool
+    requested: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything the flake needs for one target, in a stable order."""
+
+    interpreter: str
+    python_version: str
+    system: str
+    packages: tuple[PlannedPackage, ...]
+    relaxations: tuple[Relaxation, ...]
+    notes: tuple[str, ...]
+
+    @property
+    def overrides(self) -> tuple[PlannedPackage, ...]:
+        """Packages the overlay defines (everything not taken from nixpkgs as it is)."""
+        return tuple(p for p in self.packages if p.provider != "nixpkgs")
+
+    @property
+    def environment(self) -> tuple[str, ...]:
+        """Attributes in the Python environment: the runtime closure of the requested projects."""
+        return tuple(sorted(p.attr for p in self.packages if p.runtime))
+
+    def counts(self) -> dict[str, int]:
+        out = {"nixpkgs": 0, "wheel": 0, "sdist": 0}
+        for p in self.packages:
+            out[p.provider] += 1
+        return out

@@ -1,0 +1,261 @@
+"""Where candidates come from: the nixpkgs set (one version per attr) and the index's releases.
+
+Both sources stand behind :class:`CandidateSource`, so the resolvelib provider never asks where a candidate
+came from. Filtering follows PEP 440 (pre-releases), PEP 345/503 (``Requires-Python``), PEP 592 (yanked
+files count only for an exact ``==`` pin) and PEP 425 (wheel tags of the target, never the host).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from nixgen.errors import MetadataError, ProjectNotFound, UsageError
+from nixgen.resolve.model import Artifact, Candidate, Provider, Req
+from nixgen.resolve.target import Target
+
+if TYPE_CHECKING:
+    from nixgen.nixpkgs.snapshot import PythonSet
+    from nixgen.pypi.model import CoreMetadata, DistFile, ProjectFiles
+
+
+class IndexLike(Protocol):
+    """What the resolver needs of a package index (``nixgen.pypi.Index`` is the real one)."""
+
+    def project(self, name: str) -> ProjectFiles: ...
+    def metadata(self, file: DistFile) -> CoreMetadata: ...
+    def prefetch(self, names: Iterable[str]) -> None: ...
+    def prefetch_metadata(self, files: Iterable[DistFile]) -> None: ...
+    def sdist_build_system(self, file: DistFile) -> tuple[tuple[str, ...], str | None] | None: ...
+    def direct(self, name: str, url: str) -> tuple[DistFile, CoreMetadata]: ...
+
+
+@dataclass
+class Exclusion:
+    """Why a release of a project was not offered as a candidate (for error messages)."""
+
+    version: str
+    reason: str
+
+
+@dataclass
+class CandidateSource:
+    """Builds and orders the candidates of each project for one target."""
+
+    index: IndexLike
+    pyset: PythonSet | None
+    target: Target
+    prefer: str = "nixpkgs"
+    forced: Mapping[str, Provider] = field(default_factory=dict)
+    allow_pre: bool = False
+    notes: list[str] = field(default_factory=list)
+    excluded: dict[str, list[Exclusion]] = field(default_factory=lambda: defaultdict(list))
+    _pages: dict[str, ProjectFiles | None] = field(default_factory=dict)
+    _direct: dict[str, tuple[DistFile, CoreMetadata]] = field(default_factory=dict)
+
+    # -- index access -------------------------------------------------------------------------------
+    def page(self, name: str, *, required: bool) -> ProjectFiles | None:
+        """The project's files, or None when it is not on the index and ``required`` is false."""
+        if name not in self._pages:
+            try:
+                self._pages[name] = self.index.project(name)
+            except ProjectNotFound:
+                if required:
+                    raise
+                self._pages[name] = None
+        return self._pages[name]
+
+    def direct(self, name: str, url: str) -> tuple[DistFile, CoreMetadata]:
+        if url not in self._direct:
+            self._direct[url] = self.index.direct(name, url)
+        return self._direct[url]
+
+    # -- candidates -----------------------------------------------------------------------------------
+    def candidates(self, name: str, extras: frozenset[str], reqs: Sequence[Req]) -> list[Candidate]:
+        """Every candidate for ``name`` in preference order (first = most preferred)."""
+        urls = {r.url for r in reqs if r.url}
+        if urls:
+            return [self._direct_candidate(name, extras, url) for url in sorted(urls)]
+        hashes: set[str] = set()
+        for r in reqs:
+            hashes |= r.hashes
+        forced = self.forced.get(name)
+        nix = None if hashes or forced in ("wheel", "sdist") else self._nix_candidate(name, extras)
+        if forced == "nixpkgs" and nix is None:
+            raise UsageError(f"--provider {name}=nixpkgs, but the nixpkgs snapshot has no package "
+                             f"installing {name} for {self.target.packages_attr}",
+                             hint="drop the --provider option or choose wheel or sdist")
+        index_cands: list[Candidate] = []
+        if forced != "nixpkgs":
+            page = self.page(name, required=nix is None)
+            if page is not None:
+                index_cands = self._index_candidates(name, extras, page, reqs, forced, hashes)
+        if nix is None:
+            return index_cands
+        if self.prefer == "latest":
+            merged = [nix, *index_cands]
+            merged.sort(key=lambda c: (c.version, c.from_nixpkgs), reverse=True)
+            return merged
+        return [nix, *index_cands]
+
+    def _nix_candidate(self, name: str, extras: frozenset[str]) -> Candidate | None:
+        if self.pyset is None:
+            return None
+        pkg = self.pyset.by_pypi_name(name)
+        if pkg is None:
+            return None
+        try:
+            version = Version(pkg.version)
+        except InvalidVersion:
+            self.notes.append(f"nixpkgs' {pkg.attr} has version {pkg.version!r}, which is not a PEP 440 "
+                              "version; it is not offered as a candidate")
+            return None
+        return Candidate(name=name, version=version, provider="nixpkgs", extras=extras, attr=pkg.attr)
+
+    def nix_metadata_files(self, cand: Candidate) -> list[DistFile]:
+        """Index files of a nixpkgs candidate's version, best source of its metadata first."""
+        page = self.page(cand.name, required=False)
+        if page is None:
+            return []
+        same = [f for f in page.files if f.version == cand.version]
+        ranks = self.target.tag_priority
+        far = len(ranks) + 1
+
+        def order(f: DistFile) -> tuple[int, int, str]:
+            if f.kind == "wheel":
+                rank = min((ranks.get(t, far) for t in f.tags), default=far)
+                return (0 if rank < far else 1, rank, f.filename)
+            return (2, 0, f.filename)
+
+        return sorted(same, key=order)
+
+    def _requires_python_ok(self, f: DistFile) -> bool:
+        if not f.requires_python:
+            return True
+        try:
+            return SpecifierSet(f.requires_python).contains(self.target.python_version, prereleases=True)
+        except InvalidSpecifier:
+            return True  # as pip does: an unparsable Requires-Python does not exclude the file
+
+    def _index_candidates(self, name: str, extras: frozenset[str], page: ProjectFiles, reqs: Sequence[Req],
+                          forced: Provider | None, hashes: set[str]) -> list[Candidate]:
+        allow_pre = self.allow_pre or any(r.specifier.prereleases for r in reqs)
+        exact: set[Version] = set()
+        for r in reqs:
+            for spec in r.specifier:
+                if spec.operator in ("==", "===") and "*" not in spec.version:
+                    try:
+                        exact.add(Version(spec.version))
+                    except InvalidVersion:
+                        pass
+        by_version: dict[Version, list[DistFile]] = defaultdict(list)
+        for f in page.files:
+            by_version[f.version].append(f)
+        ranks = self.target.tag_priority
+        excluded = self.excluded[name]
+        excluded.clear()
+        out: list[Candidate] = []
+        for version in sorted(by_version, reverse=True):
+            files = by_version[version]
+            if version.is_prerelease and not allow_pre:
+                continue
+            usable = [f for f in files if not f.yanked or version in exact]
+            if not usable:
+                excluded.append(Exclusion(str(version), "yanked"))
+                continue
+            if hashes:
+                usable = [f for f in usable if f.sha256 and f"sha256:{f.sha256}" in hashes]
+                if not usable:
+                    excluded.append(Exclusion(str(version), "no file matches the --hash values"))
+                    continue
+            fitting = [f for f in usable if self._requires_python_ok(f)]
+            if not fitting:
+                rp = usable[0].requires_python
+                excluded.append(Exclusion(str(version), f"requires Python {rp}"))
+                continue
+            wheels = sorted(
+                ((min((ranks[t] for t in f.tags if t in ranks), default=-1), f) for f in fitting
+                 if f.kind == "wheel"),
+                key=lambda rf: (rf[0], rf[1].filename))
+            wheels = [(r, f) for r, f in wheels if r >= 0]
+            sdists = sorted((f for f in fitting if f.kind == "sdist"),
+                            key=lambda f: (not f.filename.endswith(".tar.gz"), f.filename))
+            chosen: DistFile | None = None
+            provider: Provider
+            if forced != "sdist" and wheels:
+                chosen, provider = wheels[0][1], "wheel"
+            elif forced != "wheel" and sdists:
+                chosen, provider = sdists[0], "sdist"
+            else:
+                want = {"wheel": "a wheel", "sdist": "an sdist"}.get(forced or "", "a wheel or an sdist")
+                excluded.append(Exclusion(str(version), f"has no {want} for {self.target.describe()}"))
+                continue
+            if not chosen.sha256:
+                excluded.append(Exclusion(str(version), f"{chosen.filename} has no sha256 on the index"))
+                continue
+            out.append(Candidate(
+                name=name, version=version, provider=provider, extras=extras,
+                artifact=Artifact(chosen.filename, chosen.url, chosen.sha256),
+                metadata_files=(chosen,),
+            ))
+        return out
+
+    def _direct_candidate(self, name: str, extras: frozenset[str], url: str) -> Candidate:
+        dist, meta = self.direct(name, url)
+        if canonicalize_name(meta.name) != name:
+            raise MetadataError(f"{url} holds {meta.name} {meta.version}, not {name}",
+                                hint="check the name before '@' in the requirement")
+        provider: Provider = "sdist"
+        if dist.kind == "wheel":
+            if not any(t in self.target.tag_priority for t in dist.tags):
+                raise MetadataError(f"{dist.filename} does not install on {self.target.describe()}",
+                                    hint="point the requirement at a wheel for this target, or at an sdist")
+            provider = "wheel"
+        assert dist.sha256 is not None
+        return Candidate(name=name, version=Version(meta.version), provider=provider, extras=extras,
+                         artifact=Artifact(dist.filename, dist.url, dist.sha256),
+                         metadata_files=(dist,), direct_url=url)
+
+    # -- metadata -------------------------------------------------------------------------------------
+    def metadata(self, cand: Candidate) -> tuple[CoreMetadata | None, str]:
+        """The candidate's core metadata and where it came from; None (with a note) if it cannot be had."""
+        if cand.direct_url:
+            return self.direct(cand.name, cand.direct_url)[1], "direct"
+        files: Sequence[object] = cand.metadata_files
+        if cand.from_nixpkgs:
+            files = self.nix_metadata_files(cand)
+            if not files:
+                self.notes.append(f"{cand.name} {cand.version} (nixpkgs) is not on the index; its "
+                                  "dependencies are taken as nixpkgs declares them")
+                return None, "none"
+        last: MetadataError | None = None
+        for f in files:
+            try:
+                md = self.index.metadata(f)  # type: ignore[arg-type]
+            except MetadataError as err:
+                last = err
+                continue
+            if not md.trusted:
+                self.notes.append(f"{cand.name} {cand.version}: dependencies read from {md.source}, which "
+                                  "is a best guess for old sdists")
+            return md, md.source
+        if cand.from_nixpkgs:
+            self.notes.append(f"{cand.name} {cand.version} (nixpkgs): no usable metadata on the index "
+                              f"({last.message if last else 'no files'}); dependencies taken as nixpkgs has them")
+            return None, "none"
+        assert last is not None
+        raise last
+
+    def build_requires(self, cand: Candidate) -> tuple[str, ...]:
+        """The PEP 518 build requirements of an sdist candidate (PEP 517's setuptools default if none)."""
+        assert cand.metadata_files
+        system = self.index.sdist_build_system(cand.metadata_files[0])  # type: ignore[arg-type]
+        if system is None or not system[0]:
+            return ("setuptools>=40.8.0",)
+        return system[0]

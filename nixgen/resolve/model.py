@@ -1,0 +1,151 @@
+"""The values the resolver hands on: requirements, candidates and the finished ``Resolution``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
+
+Provider = Literal["nixpkgs", "wheel", "sdist"]
+PROVIDERS: tuple[Provider, ...] = ("nixpkgs", "wheel", "sdist")
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """One file from the index that a package is built or installed from, pinned by hash."""
+
+    filename: str
+    url: str
+    sha256: str
+
+
+@dataclass(frozen=True, eq=False)
+class Candidate:
+    """One way to satisfy a project: the nixpkgs attribute at its one version, or an index release.
+
+    ``provider`` is decided with the candidate: a nixpkgs attr is ``nixpkgs``; an index release is ``wheel``
+    when a wheel for the target exists (and the user did not ask for ``sdist``), ``sdist`` otherwise.
+    Candidates with extras stand for the base candidate plus the extras' dependencies (PEP 508 extras).
+    """
+
+    name: str
+    version: Version
+    provider: Provider
+    extras: frozenset[str] = frozenset()
+    attr: str | None = None
+    artifact: Artifact | None = None
+    metadata_files: tuple[object, ...] = field(default=(), repr=False)
+    direct_url: str | None = None
+
+    @property
+    def key(self) -> tuple[str, str, str, frozenset[str]]:
+        return (self.name, str(self.version), self.provider, self.extras)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Candidate) and self.key == other.key
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+    @property
+    def from_nixpkgs(self) -> bool:
+        return self.provider == "nixpkgs"
+
+    def describe(self) -> str:
+        extras = f"[{','.join(sorted(self.extras))}]" if self.extras else ""
+        return f"{self.name}{extras} {self.version}"
+
+
+@dataclass(frozen=True)
+class Req:
+    """A requirement on one project, with who asked for it.
+
+    ``parent`` is None for the user's own requirements. ``relaxable`` marks edges between two nixpkgs
+    packages: nixpkgs builds its set together and relaxes upstream pins, so such an edge never rules out
+    a nixpkgs candidate. ``kind`` is ``run`` for runtime dependencies, ``build`` for an sdist's build system.
+    """
+
+    name: str
+    specifier: SpecifierSet
+    extras: frozenset[str] = frozenset()
+    parent: Candidate | None = None
+    origin: str = ""
+    text: str = ""
+    url: str | None = None
+    hashes: frozenset[str] = frozenset()
+    kind: Literal["run", "build"] = "run"
+    same_provider: Provider | None = None
+    constraint: bool = False
+
+    @property
+    def identifier(self) -> str:
+        return identifier_for(self.name, self.extras)
+
+    @property
+    def relaxable(self) -> bool:
+        return self.parent is not None and self.parent.from_nixpkgs and self.kind == "run"
+
+    def who(self) -> str:
+        """Who asked, in words: ``requirements.txt:3`` or ``distributed 2022.5.1``."""
+        if self.parent is None:
+            return self.origin or "the requirements"
+        return self.parent.describe()
+
+
+def identifier_for(name: str, extras: frozenset[str]) -> str:
+    return f"{name}[{','.join(sorted(extras))}]" if extras else name
+
+
+@dataclass(frozen=True)
+class Pin:
+    """One resolved project: version, provider and the edges the resolver followed."""
+
+    name: str
+    version: str
+    provider: Provider
+    attr: str
+    artifact: Artifact | None
+    dependencies: tuple[str, ...]
+    build_requires: tuple[str, ...]
+    extras: tuple[str, ...]
+    requested: bool
+    runtime: bool
+    metadata_source: str
+    native_code: bool = False
+    nixpkgs_version: str | None = None  # the version nixpkgs has, when it has the project at all
+
+
+@dataclass(frozen=True)
+class Relaxation:
+    """An upstream pin between two nixpkgs packages that nixpkgs does not honour, accepted as nixpkgs has it."""
+
+    parent: str
+    parent_version: str
+    requirement: str
+    child: str
+    child_version: str
+
+    def describe(self) -> str:
+        return (f"{self.parent} {self.parent_version} asks for {self.requirement}; "
+                f"nixpkgs pairs it with {self.child} {self.child_version}")
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """Pins and graph for one target, plus what was relaxed and any notes for the user."""
+
+    interpreter: str
+    python_version: str
+    system: str
+    roots: tuple[str, ...]
+    pins: tuple[Pin, ...]
+    relaxations: tuple[Relaxation, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    def pin(self, name: str) -> Pin | None:
+        for p in self.pins:
+            if p.name == name:
+                return p
+        return None

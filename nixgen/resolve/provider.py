@@ -1,0 +1,141 @@
+"""The resolvelib provider: resolvelib asks, :class:`CandidateSource` answers.
+
+Requirement matching implements PEP 440 specifiers and PEP 508 markers and extras, evaluated for the target.
+The one nixgen-specific rule: an edge between two nixpkgs packages never rules out the nixpkgs candidate
+(nixpkgs builds its set together and relaxes upstream pins); all other edges are strict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
+from resolvelib import AbstractProvider
+from resolvelib.structs import RequirementInformation
+
+from nixgen.resolve.candidates import CandidateSource
+from nixgen.resolve.model import Candidate, Req, identifier_for
+
+if TYPE_CHECKING:
+    from nixgen.pypi.model import CoreMetadata
+
+
+def marker_applies(req: Requirement, env: Mapping[str, str], extras: Iterable[str]) -> bool:
+    """PEP 508: does ``req``'s marker hold for the target with any of ``extras`` (or none) requested?"""
+    if req.marker is None:
+        return True
+    for extra in (*extras, ""):
+        if req.marker.evaluate({**env, "extra": extra}):
+            return True
+    return False
+
+
+class NixgenProvider(AbstractProvider[Req, Candidate, str]):
+    """Answers resolvelib's questions from one :class:`CandidateSource`."""
+
+    def __init__(self, source: CandidateSource, constraints: Mapping[str, Sequence[Req]]) -> None:
+        self.source = source
+        self.constraints = constraints
+        self.dependencies: dict[Candidate, list[Req]] = {}
+        self.metadata_source: dict[Candidate, str] = {}
+        self.candidate_counts: dict[str, int] = {}
+
+    def identify(self, requirement_or_candidate: Req | Candidate) -> str:
+        if isinstance(requirement_or_candidate, Req):
+            return requirement_or_candidate.identifier
+        return identifier_for(requirement_or_candidate.name, requirement_or_candidate.extras)
+
+    def get_preference(self, identifier: str, resolutions: Mapping[str, Candidate],
+                       candidates: Mapping[str, Iterator[Candidate]],
+                       information: Mapping[str, Iterator[RequirementInformation[Req, Candidate]]],
+                       backtrack_causes: Sequence[RequirementInformation[Req, Candidate]]) -> Any:
+        infos = list(information[identifier])
+        direct = any(i.requirement.url for i in infos)
+        pinned = any(s.operator in ("==", "===") for i in infos for s in i.requirement.specifier)
+        from_user = any(i.parent is None for i in infos)
+        causes = {c.requirement.name for c in backtrack_causes}
+        causes |= {c.parent.name for c in backtrack_causes if c.parent is not None}
+        name = identifier.split("[", 1)[0]
+        return (not direct, not pinned, name not in causes, not from_user,
+                self.candidate_counts.get(identifier, 0), identifier)
+
+    def find_matches(self, identifier: str, requirements: Mapping[str, Iterator[Req]],
+                     incompatibilities: Mapping[str, Iterator[Candidate]]) -> list[Candidate]:
+        reqs = list(requirements[identifier])
+        if not reqs:
+            return []
+        name, extras = reqs[0].name, reqs[0].extras
+        bad = set(incompatibilities[identifier])
+        checks = [*reqs, *self.constraints.get(name, ())]
+        found = [c for c in self.source.candidates(name, extras, reqs)
+                 if c not in bad and all(self.is_satisfied_by(r, c) for r in checks)]
+        self.candidate_counts[identifier] = len(found)
+        if found and not found[0].from_nixpkgs:
+            self.source.index.prefetch_metadata(found[0].metadata_files)  # type: ignore[arg-type]
+        return found
+
+    def is_satisfied_by(self, requirement: Req, candidate: Candidate) -> bool:
+        if requirement.same_provider and candidate.provider != requirement.same_provider:
+            return False
+        if requirement.url is not None:
+            return candidate.direct_url == requirement.url
+        if candidate.from_nixpkgs:
+            if requirement.hashes:
+                return False
+            if requirement.relaxable:
+                return True
+        elif requirement.hashes and (candidate.artifact is None
+                                     or f"sha256:{candidate.artifact.sha256}" not in requirement.hashes):
+            return False
+        return requirement.specifier.contains(candidate.version, prereleases=True)
+
+    def get_dependencies(self, candidate: Candidate) -> list[Req]:
+        if candidate not in self.dependencies:
+            deps = self._dependencies(candidate)
+            self.dependencies[candidate] = deps
+            self.source.index.prefetch({d.name for d in deps})
+        return self.dependencies[candidate]
+
+    def _dependencies(self, cand: Candidate) -> list[Req]:
+        env = self.source.target.markers
+        deps: list[Req] = []
+        if cand.extras:
+            deps.append(Req(name=cand.name, specifier=SpecifierSet(f"=={cand.version}"), parent=cand,
+                            url=cand.direct_url, same_provider=cand.provider,
+                            text=f"{cand.name}=={cand.version}"))
+        meta, source = self.source.metadata(cand)
+        self.metadata_source[cand] = source
+        if meta is not None:
+            deps += self._from_metadata(cand, meta, env)
+        if cand.provider == "sdist" and not cand.extras:
+            for text in self.source.build_requires(cand):
+                req = Requirement(text)
+                if marker_applies(req, env, ()):
+                    deps.append(self._req(req, cand, "build"))
+        return deps
+
+    def _from_metadata(self, cand: Candidate, meta: CoreMetadata, env: Mapping[str, str]) -> list[Req]:
+        out: list[Req] = []
+        for req in meta.requires_dist:
+            if cand.extras:
+                # The extras candidate adds only what its extras bring; the base candidate has the rest.
+                if req.marker is None or not any(
+                        req.marker.evaluate({**env, "extra": e}) for e in cand.extras):
+                    continue
+                if marker_applies(req, env, ()):
+                    continue
+            elif not marker_applies(req, env, ()):
+                continue
+            out.append(self._req(req, cand, "run"))
+        return out
+
+    @staticmethod
+    def _req(req: Requirement, parent: Candidate, kind: str) -> Req:
+        extras = f"[{','.join(sorted(req.extras))}]" if req.extras else ""
+        text = f"{req.name}{extras} @ {req.url}" if req.url else f"{req.name}{extras}{req.specifier}"
+        return Req(name=canonicalize_name(req.name), specifier=req.specifier,
+                   extras=frozenset(canonicalize_name(e) for e in req.extras), parent=parent,
+                   text=text, url=req.url, kind="build" if kind == "build" else "run")

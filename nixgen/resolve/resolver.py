@@ -1,0 +1,149 @@
+"""Resolve a requirement set for one target over nixpkgs and the index together (resolvelib)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from packaging.utils import canonicalize_name, parse_wheel_filename
+from resolvelib import BaseReporter, Resolver
+from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
+
+from nixgen.errors import ResolutionError
+from nixgen.resolve.candidates import CandidateSource, IndexLike
+from nixgen.resolve.explain import explain_conflict
+from nixgen.resolve.model import Artifact, Candidate, Pin, Provider, Relaxation, Req, Resolution
+from nixgen.resolve.provider import NixgenProvider
+from nixgen.resolve.target import Target
+
+if TYPE_CHECKING:
+    from nixgen.inputs.model import RequirementSet, UserRequirement
+    from nixgen.nixpkgs.snapshot import PythonSet
+
+
+@dataclass(frozen=True)
+class ResolveOptions:
+    """How to choose among valid resolutions."""
+
+    prefer: str = "nixpkgs"  # "nixpkgs": keep the nixpkgs version when it fits; "latest": newest release
+    providers: Mapping[str, Provider] = field(default_factory=dict)
+    pre: bool = False
+    max_rounds: int = 2000
+
+
+def _user_req(ur: UserRequirement, *, constraint: bool = False) -> Req:
+    r = ur.requirement
+    extras = frozenset(canonicalize_name(e) for e in r.extras)
+    text = f"{r.name}{'[' + ','.join(sorted(r.extras)) + ']' if r.extras else ''}"
+    text += f" @ {r.url}" if r.url else str(r.specifier)
+    return Req(name=canonicalize_name(r.name), specifier=r.specifier, extras=extras, origin=str(ur.origin),
+               text=text, url=r.url, hashes=frozenset(ur.hashes), constraint=constraint)
+
+
+def user_requirements(reqset: RequirementSet, target: Target) -> tuple[list[Req], dict[str, list[Req]]]:
+    """The requirements and constraints whose PEP 508 markers hold on the target."""
+    env = target.markers
+    reqs = [_user_req(u) for u in reqset.requirements
+            if u.requirement.marker is None or u.requirement.marker.evaluate({**env, "extra": ""})]
+    constraints: dict[str, list[Req]] = defaultdict(list)
+    for u in reqset.constraints:
+        if u.requirement.marker is None or u.requirement.marker.evaluate({**env, "extra": ""}):
+            c = _user_req(u, constraint=True)
+            constraints[c.name].append(c)
+    return reqs, dict(constraints)
+
+
+def resolve(reqset: RequirementSet, index: IndexLike, pyset: PythonSet | None, target: Target,
+            options: ResolveOptions | None = None) -> Resolution:
+    """Pick one candidate per project so that every requirement holds for ``target``."""
+    options = options or ResolveOptions()
+    reqs, constraints = user_requirements(reqset, target)
+    source = CandidateSource(index=index, pyset=pyset, target=target, prefer=options.prefer,
+                             forced=dict(options.providers), allow_pre=options.pre or reqset.pre)
+    index.prefetch({r.name for r in reqs})
+    provider = NixgenProvider(source, constraints)
+    resolver: Resolver[Req, Candidate, str] = Resolver(provider, BaseReporter())
+    try:
+        result = resolver.resolve(reqs, max_rounds=options.max_rounds)
+    except ResolutionImpossible as exc:
+        raise ResolutionError(explain_conflict(exc.causes, source, target),
+                              hint="loosen one of the pins named above, or check the requirement that "
+                                   "introduces it") from None
+    except ResolutionTooDeep:
+        raise ResolutionError(f"gave up after {options.max_rounds} resolution rounds for "
+                              f"{target.describe()}",
+                              hint="pin the packages that have many versions to narrow the search") from None
+    return _to_resolution(result.mapping, reqs, provider, target, source)
+
+
+def _native(filename: str) -> bool:
+    _, _, _, tags = parse_wheel_filename(filename)
+    return any(t.abi != "none" or t.platform != "any" for t in tags)
+
+
+def _attr(cand: Candidate, pyset: PythonSet | None) -> str:
+    """The package-set attribute a pin lives at: nixpkgs' own, or the project's normalized name."""
+    if cand.attr:
+        return cand.attr
+    nix = pyset.by_pypi_name(cand.name) if pyset is not None else None
+    return nix.attr if nix is not None else cand.name
+
+
+def _nixpkgs_version(name: str, pyset: PythonSet | None) -> str | None:
+    nix = pyset.by_pypi_name(name) if pyset is not None else None
+    return nix.version if nix is not None else None
+
+
+def _nix_artifact(cand: Candidate, source: CandidateSource) -> Artifact | None:
+    """For a nixpkgs pin, the index file of the same version (what a lock's other readers would install)."""
+    for f in source.nix_metadata_files(cand):
+        if f.sha256 and (f.kind == "sdist" or any(t in source.target.tag_priority for t in f.tags)):
+            return Artifact(f.filename, f.url, f.sha256)
+    return None
+
+
+def _to_resolution(mapping: Mapping[str, Candidate], roots: list[Req], provider: NixgenProvider,
+                   target: Target, source: CandidateSource) -> Resolution:
+    base = {c.name: c for c in mapping.values() if not c.extras}
+    extras: dict[str, set[str]] = defaultdict(set)
+    run_deps: dict[str, set[str]] = defaultdict(set)
+    build_deps: dict[str, set[str]] = defaultdict(set)
+    relaxations: set[Relaxation] = set()
+    for cand in mapping.values():
+        extras[cand.name] |= cand.extras
+        for dep in provider.dependencies.get(cand, []):
+            if dep.name == cand.name:
+                continue
+            (build_deps if dep.kind == "build" else run_deps)[cand.name].add(dep.name)
+            child = base.get(dep.name)
+            if (dep.relaxable and child is not None and child.from_nixpkgs
+                    and not dep.specifier.contains(child.version, prereleases=True)):
+                relaxations.add(Relaxation(cand.name, str(cand.version), dep.text, child.name,
+                                           str(child.version)))
+    requested = {r.name for r in roots}
+    runtime: set[str] = set()
+    stack = sorted(requested)
+    while stack:
+        name = stack.pop()
+        if name in runtime:
+            continue
+        runtime.add(name)
+        stack.extend(sorted(run_deps[name] - runtime))
+    pins = []
+    for name in sorted(base):
+        cand = base[name]
+        pins.append(Pin(
+            name=name, version=str(cand.version), provider=cand.provider, attr=_attr(cand, source.pyset),
+            artifact=cand.artifact if not cand.from_nixpkgs else _nix_artifact(cand, source), dependencies=tuple(sorted(run_deps[name])),
+            build_requires=tuple(sorted(build_deps[name])), extras=tuple(sorted(extras[name])),
+            requested=name in requested, runtime=name in runtime,
+            metadata_source=provider.metadata_source.get(cand, "none"),
+            native_code=cand.provider == "wheel" and cand.artifact is not None and _native(cand.artifact.filename),
+            nixpkgs_version=_nixpkgs_version(name, source.pyset),
+        ))
+    return Resolution(interpreter=target.interpreter, python_version=target.python_version,
+                      system=target.system, roots=tuple(sorted(requested)), pins=tuple(pins),
+                      relaxations=tuple(sorted(relaxations, key=lambda r: (r.parent, r.child))),
+                      notes=tuple(dict.fromkeys(source.notes)))
