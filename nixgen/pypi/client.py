@@ -1,0 +1,440 @@
+"""The package index as nixgen's resolver sees it: project pages (PEP 691, PEP 503 as a fallback), core
+metadata (PEP 658, HTTP ranges, or the file itself), direct references (PEP 508 ``name @ url``).
+
+Everything goes through the cache (:mod:`nixgen.pypi.cache`): a page is not asked for again while
+``Cache-Control: max-age`` says it is fresh and is revalidated (ETag / Last-Modified) after; what was read
+from a file is kept forever under the file's sha256. ``offline=True`` uses the cache alone.
+
+Work runs in a thread pool when prefetched and inline otherwise; each page and each file is worked on once
+(a caller waiting for a queued task takes it over rather than wait for a worker).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import marshal
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from urllib.parse import unquote, urlsplit
+from urllib.request import url2pathname
+
+from packaging.utils import canonicalize_name
+
+from nixgen.errors import HashMismatch, IndexAccessError, MetadataError, OfflineMiss, ProjectNotFound
+from nixgen.pypi.cache import Cache, PageRow, default_cache_dir
+from nixgen.pypi.config import default_index_url
+from nixgen.pypi.http import Http
+from nixgen.pypi.metadata import (
+    BuildSystem,
+    SdistInfo,
+    parse_metadata,
+    read_sdist,
+    wheel_metadata_from_file,
+)
+from nixgen.pypi.model import CoreMetadata, DistFile, ProjectFiles
+from nixgen.pypi.pages import (
+    ACCEPT,
+    Page,
+    Row,
+    parse_html_page,
+    parse_json_page,
+    rows_to_files,
+    split_filename,
+)
+from nixgen.pypi.ranges import NotAWheel, RangesUnusable, read_wheel_metadata
+
+if TYPE_CHECKING:
+    import requests
+
+T = TypeVar("T")
+OFFLINE_HINT = "run nixgen once without --offline to fill the cache"
+_VCS_PREFIXES = ("git+", "hg+", "svn+", "bzr+")
+
+
+class _Task(Generic[T]):
+    """One unit of work (a page, a file's metadata) that runs exactly once, in a worker or in the caller."""
+
+    __slots__ = ("args", "claimed", "fn", "future")
+
+    def __init__(self, fn: Callable[..., T], args: tuple[Any, ...]) -> None:
+        self.fn, self.args = fn, args
+        self.future: Future[T] = Future()
+        self.claimed = False
+
+    def run(self, lock: threading.Lock) -> None:
+        with lock:
+            if self.claimed:
+                return
+            self.claimed = True
+        try:
+            self.future.set_result(self.fn(*self.args))
+        except BaseException as err:  # handed to whoever waits for the result
+            self.future.set_exception(err)
+
+
+def _max_age(headers: Any) -> float:
+    """Seconds a response stays fresh (``Cache-Control: max-age`` less ``Age``); 0 means revalidate."""
+    value = 0.0
+    for part in headers.get("Cache-Control", "").lower().split(","):
+        key, _, arg = part.strip().partition("=")
+        if key in ("no-cache", "no-store"):
+            return 0.0
+        if key == "max-age" and arg.strip().isdigit():
+            value = float(arg.strip())
+    age = headers.get("Age", "")
+    return max(0.0, value - float(age)) if age.strip().isdigit() else value
+
+
+def _file_key(file: DistFile) -> str:
+    return f"sha256:{file.sha256}" if file.sha256 else f"url:{file.url}"
+
+
+class Index:
+    """One or more package indexes (the first index wins for a file name both have), behind a cache."""
+
+    def __init__(self, urls: Sequence[str] | None = None, *, cache_dir: Path | None = None,
+                 offline: bool = False, exclude_newer: datetime | None = None, max_workers: int = 16,
+                 on_fetch: Callable[[str, int], None] | None = None, retries: int = 3, backoff: float = 0.5,
+                 timeout: float = 30.0) -> None:
+        self.urls: tuple[str, ...] = tuple(u if u.endswith("/") else u + "/"
+                                           for u in (urls or [default_index_url()]))
+        self.cache = Cache(Path(cache_dir if cache_dir is not None else default_cache_dir()) / "pypi")
+        self.offline = offline
+        if exclude_newer is not None and exclude_newer.tzinfo is None:
+            exclude_newer = exclude_newer.replace(tzinfo=UTC)
+        self.exclude_newer = exclude_newer
+        self._not_after = exclude_newer.timestamp() if exclude_newer is not None else None
+        self.max_workers = max(1, max_workers)
+        self.http = Http(pool_size=self.max_workers, retries=retries, backoff=backoff, timeout=timeout,
+                         on_fetch=on_fetch)
+        self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+        self._pages: dict[tuple[str, str], _Task[Page]] = {}
+        self._meta: dict[str, _Task[CoreMetadata]] = {}
+        self._sdists: dict[str, _Task[dict[str, Any]]] = {}
+        self._projects: dict[str, ProjectFiles] = {}
+
+    # -- life cycle -----------------------------------------------------------------------------------
+    def __enter__(self) -> Index:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the workers (queued prefetches are dropped) and close the connections and the cache."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+        self.http.close()
+        self.cache.close()
+
+    def _run(self, table: dict[Any, _Task[T]], key: Any, fn: Callable[..., T], *args: Any,
+             background: bool) -> Future[T]:
+        with self._lock:
+            task = table.get(key)
+            new = task is None
+            if task is None:
+                task = table[key] = _Task(fn, args)
+            if new and background:
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(self.max_workers, thread_name_prefix="nixgen-index")
+                self._pool.submit(task.run, self._lock)
+        if not background:
+            task.run(self._lock)  # no-op when a worker has it already
+        return task.future
+
+    # -- project pages --------------------------------------------------------------------------------
+    def project(self, name: str) -> ProjectFiles:
+        """The project's files on every index (PEP 503/691), after ``exclude_newer``. Blocks."""
+        key = canonicalize_name(name)
+        found = self._projects.get(key)
+        if found is not None:
+            return found
+        later = [self._run(self._pages, (u, key), self._load_page, u, key, background=True)
+                 for u in self.urls[1:]]
+        first = self._run(self._pages, (self.urls[0], key), self._load_page, self.urls[0], key,
+                          background=False)
+        pages = [first.result(), *(f.result() for f in later)]
+        if all(p.rows is None for p in pages):
+            where = (f"the index {self.urls[0]}" if len(self.urls) == 1
+                     else "the indexes " + ", ".join(self.urls))
+            raise ProjectNotFound(f"no project named {key} on {where}",
+                                  hint="check the name's spelling and the index URL (--index-url)")
+        files: list[DistFile] = []
+        if len(pages) == 1:
+            files = rows_to_files(key, pages[0].rows or (), self._not_after, pages[0].dated)
+        else:
+            seen: set[str] = set()
+            for page in pages:
+                for f in rows_to_files(key, page.rows or (), self._not_after, page.dated):
+                    if f.filename not in seen:
+                        seen.add(f.filename)
+                        files.append(f)
+        result = ProjectFiles(key, tuple(files))
+        self._projects[key] = result
+        return result
+
+    def prefetch(self, names: Iterable[str]) -> None:
+        """Start fetching these projects' pages in the background (those the cache cannot answer)."""
+        if self.offline:
+            return
+        now = time.time()
+        for name in names:
+            key = canonicalize_name(name)
+            if key in self._projects:
+                continue
+            for url in self.urls:
+                if (url, key) in self._pages:
+                    continue
+                fresh_until = self.cache.page_fresh_until(f"{url}{key}/")
+                if fresh_until is None or fresh_until <= now:
+                    self._run(self._pages, (url, key), self._load_page, url, key, background=True)
+
+    def _load_page(self, index_url: str, name: str) -> Page:
+        url = f"{index_url}{name}/"
+        cached = self.cache.page(url)
+        page = _decode(cached) if cached is not None else None
+        if self.offline:
+            if page is None:
+                raise OfflineMiss(f"the index page of {name} ({url}) is not in the cache {self.cache.root}",
+                                  hint=OFFLINE_HINT)
+            return page
+        now = time.time()
+        if cached is not None and page is not None and cached[3] > now:
+            return page
+        headers = {"Accept": ACCEPT}
+        if page is not None and cached is not None:
+            if cached[1]:
+                headers["If-None-Match"] = cached[1]
+            if cached[2]:
+                headers["If-Modified-Since"] = cached[2]
+        resp = self.http.get(url, headers, ok=frozenset({200, 304, 410}))
+        fresh_until = now + _max_age(resp.headers)
+        if resp.status_code == 304 and page is not None:
+            self.cache.touch_page(url, fresh_until)
+            return page
+        if resp.status_code in (404, 410):
+            self.cache.put_page(url, 404, None, None, fresh_until, None)
+            return Page(None)
+        if resp.status_code != 200:
+            raise IndexAccessError(f"{url} answered HTTP {resp.status_code} without a page to reuse")
+        content_type = resp.headers.get("Content-Type", "")
+        try:
+            if "json" in content_type:
+                rows = parse_json_page(resp.content, resp.url, name)
+            else:
+                rows = parse_html_page(resp.content, resp.url, name, resp.encoding)
+        except (ValueError, TypeError, AttributeError) as err:
+            raise IndexAccessError(f"{url} sent a project page nixgen cannot read ({content_type}): {err}",
+                                   hint="is the index URL a PEP 503/691 simple index?") from err
+        body = marshal.dumps(tuple(rows), 4)
+        self.cache.put_page(url, 200, resp.headers.get("ETag"), resp.headers.get("Last-Modified"),
+                            fresh_until, body)
+        return Page(tuple(rows))
+
+    # -- metadata -------------------------------------------------------------------------------------
+    def metadata(self, file: DistFile) -> CoreMetadata:
+        """The file's core metadata: for a wheel from PEP 658 ``<url>.metadata``, else HTTP ranges, else the
+        downloaded wheel; for an sdist what it says without a build (see :mod:`nixgen.pypi.metadata`)."""
+        key = _file_key(file)
+        return self._run(self._meta, key, self._load_metadata, file, background=False).result()
+
+    def prefetch_metadata(self, files: Iterable[DistFile]) -> None:
+        """Start reading these files' metadata in the background (those not in the cache)."""
+        if self.offline:
+            return
+        for file in files:
+            key = _file_key(file)
+            if key in self._meta or self.cache.metadata(key) is not None:
+                continue
+            self._run(self._meta, key, self._load_metadata, file, background=True)
+
+    def sdist_build_system(self, file: DistFile) -> BuildSystem | None:
+        """``[build-system]`` of an sdist's pyproject.toml (PEP 518): requires and build-backend."""
+        if file.kind != "sdist":
+            return None
+        system = self._sdist_record(file).get("build_system")
+        return (tuple(system[0]), system[1]) if system else None
+
+    def _load_metadata(self, file: DistFile) -> CoreMetadata:
+        if file.kind == "sdist":
+            record = self._sdist_record(file)
+        else:
+            key = _file_key(file)
+            text = self.cache.metadata(key)
+            if text is not None:
+                record = json.loads(text)
+            elif self.offline:
+                raise OfflineMiss(f"the metadata of {file.filename} is not in the cache {self.cache.root}",
+                                  hint=OFFLINE_HINT)
+            else:
+                try:
+                    record = {"metadata": self._wheel_metadata(file).to_json()}
+                except MetadataError as err:
+                    if isinstance(err, HashMismatch):
+                        raise
+                    record = {"error": err.message}
+                self.cache.put_metadata(key, json.dumps(record))
+        if record.get("metadata") is None:
+            raise MetadataError(record.get("error") or f"no metadata for {file.filename}",
+                                hint="pin a version that has a wheel, or one whose sdist has static metadata")
+        return CoreMetadata.from_json(record["metadata"])
+
+    def _wheel_metadata(self, file: DistFile) -> CoreMetadata:
+        where = file.filename
+        resp = self.http.get(file.url + ".metadata", ok=frozenset({200, 410}))
+        if resp.status_code == 200:
+            data = resp.content
+            if file.metadata_sha256 and hashlib.sha256(data).hexdigest() != file.metadata_sha256.lower():
+                raise HashMismatch(f"{file.url}.metadata does not match the sha256 the index gives for it",
+                                   hint="try again; if it persists, the index serves inconsistent data")
+            return parse_metadata(data, source="pep658", trusted=True, where=f"{where}.metadata")
+        whole: list[requests.Response] = []
+
+        def fetch(spec: str) -> tuple[bytes, int, int] | None:
+            got = self.http.get_range(file.url, spec)
+            if got is None or isinstance(got, tuple):
+                return got
+            whole.append(got)  # the server ignored Range and is sending the whole file
+            return None
+
+        try:
+            data = read_wheel_metadata(fetch, file.project)
+            return parse_metadata(data, source="range", trusted=True, where=where)
+        except RangesUnusable:
+            pass
+        except NotAWheel as err:
+            raise MetadataError(f"{file.url} is not a readable wheel: {err}") from err
+        path = self._artifact(file, whole[0] if whole else None)
+        return parse_metadata(wheel_metadata_from_file(path, file.project, where), source="download",
+                              trusted=True, where=where)
+
+    def _sdist_record(self, file: DistFile) -> dict[str, Any]:
+        key = _file_key(file)
+        return self._run(self._sdists, key, self._load_sdist, file, key, background=False).result()
+
+    def _load_sdist(self, file: DistFile, key: str) -> dict[str, Any]:
+        text = self.cache.metadata(key)
+        if text is not None:
+            return dict(json.loads(text))
+        if self.offline:
+            raise OfflineMiss(f"{file.filename} (to read its metadata) is not in the cache {self.cache.root}",
+                              hint=OFFLINE_HINT)
+        path = self._artifact(file, None)
+        record = _sdist_json(read_sdist(path, file.filename, str(file.version)))
+        self.cache.put_metadata(key, json.dumps(record))
+        return record
+
+    # -- artifacts and direct references ----------------------------------------------------------------
+    def _artifact(self, file: DistFile, first: requests.Response | None) -> Path:
+        """The file, from the artifact cache or downloaded into it (checked against the index's sha256)."""
+        if file.sha256:
+            path = self.cache.artifact(file.sha256, file.filename)
+            if path is not None:
+                if first is not None:
+                    first.close()
+                return path
+        else:
+            known = self.cache.direct(file.url)
+            if known is not None and (path := self.cache.artifact(known[0], file.filename)) is not None:
+                return path
+        if self.offline:
+            raise OfflineMiss(f"{file.filename} is not in the cache {self.cache.root}", hint=OFFLINE_HINT)
+        path, sha256, _ = self.http.download(file.url, self.cache, file.filename, file.sha256, first)
+        if not file.sha256:
+            self.cache.put_direct(file.url, sha256, file.filename)
+        return path
+
+    def direct(self, name: str, url: str) -> tuple[DistFile, CoreMetadata]:
+        """A PEP 508 direct reference ``name @ url`` to a wheel or sdist: downloaded (and cached), hashed,
+        its metadata read. A ``#sha256=`` fragment is checked."""
+        project = canonicalize_name(name)
+        if url.startswith(_VCS_PREFIXES):
+            raise MetadataError(f"{name} @ {url}: version-control references are not supported",
+                                hint="point the requirement at a wheel or sdist URL")
+        base, _, fragment = url.partition("#")
+        expected = fragment[7:].lower() if fragment.startswith("sha256=") else None
+        parts = urlsplit(base)
+        filename = unquote(parts.path.rsplit("/", 1)[-1])
+        split = split_filename(filename, project)
+        if split is None and filename.endswith((".tar.gz", ".zip", ".tar.bz2", ".tar.xz", ".tgz")):
+            stem = filename.rsplit("-", 1)
+            split = (False, stem[1].split(".tar")[0].removesuffix(".zip").removesuffix(".tgz"), "") \
+                if len(stem) == 2 else None
+        if split is None:
+            raise MetadataError(f"{name} @ {url}: {filename!r} is not a wheel or sdist name nixgen can read",
+                                hint="a direct reference must name a .whl or an sdist (.tar.gz, .zip)")
+        is_wheel, version_text, tag_string = split
+        path, sha256 = self._direct_file(name, url, base, parts.scheme, filename, expected)
+        size = path.stat().st_size
+        from packaging.tags import parse_tag
+        from packaging.version import Version
+
+        file = DistFile(project=project, filename=filename, url=base, version=Version(version_text),
+                        kind="wheel" if is_wheel else "sdist", sha256=sha256, requires_python=None,
+                        yanked=False, upload_time=None, size=size, has_metadata=False,
+                        tags=frozenset(parse_tag(tag_string)) if is_wheel else frozenset())
+        key = _file_key(file)
+        if is_wheel:
+            text = self.cache.metadata(key)
+            if text is None:
+                md = parse_metadata(wheel_metadata_from_file(path, project, filename), source="download",
+                                    trusted=True, where=filename)
+                self.cache.put_metadata(key, json.dumps({"metadata": md.to_json()}))
+                return file, md
+            return file, CoreMetadata.from_json(json.loads(text)["metadata"])
+        return file, self._load_metadata(file)
+
+    def _direct_file(self, name: str, url: str, base: str, scheme: str, filename: str,
+                     expected: str | None) -> tuple[Path, str]:
+        if scheme == "file":
+            path = Path(url2pathname(urlsplit(base).path))
+            if not path.is_file():
+                raise MetadataError(f"{name} @ {url}: {path} is not a file",
+                                    hint="local directories need a build; point at a wheel or sdist")
+            digest = hashlib.sha256()
+            with path.open("rb") as handle:
+                while chunk := handle.read(1 << 20):
+                    digest.update(chunk)
+            sha256 = digest.hexdigest()
+            if expected is not None and sha256 != expected:
+                raise HashMismatch(f"{path} has sha256 {sha256}, but the requirement says {expected}")
+            return path, sha256
+        known = self.cache.direct(base)
+        if known is not None and (expected is None or known[0] == expected):
+            path_hit = self.cache.artifact(known[0], filename)
+            if path_hit is not None:
+                return path_hit, known[0]
+        if self.offline:
+            raise OfflineMiss(f"{url} is not in the cache {self.cache.root}", hint=OFFLINE_HINT)
+        path, sha256, _ = self.http.download(base, self.cache, filename, expected)
+        self.cache.put_direct(base, sha256, filename)
+        return path, sha256
+
+
+def _decode(cached: PageRow) -> Page | None:
+    """The cached page, or None when the stored rows cannot be read (then it is fetched again)."""
+    status, _, _, _, body = cached
+    if status == 404:
+        return Page(None)
+    try:
+        rows: tuple[Row, ...] = marshal.loads(body) if body is not None else ()
+    except (ValueError, EOFError, TypeError):
+        return None
+    return Page(rows)
+
+
+def _sdist_json(info: SdistInfo) -> dict[str, Any]:
+    return {"metadata": info.metadata.to_json() if info.metadata is not None else None, "error": info.error,
+            "build_system": list(info.build_system) if info.build_system is not None else None}
+

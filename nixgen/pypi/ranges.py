@@ -1,0 +1,202 @@
+"""A wheel's METADATA read with HTTP range requests, without downloading the wheel (PKZIP APPNOTE 4.3).
+
+One suffix request (``Range: bytes=-65536``) brings the end of the file: the end-of-central-directory
+record (zip64 too) and, for wheels written the usual way (``*.dist-info`` last), the central-directory
+entry of ``METADATA``; a second request brings that member, stored or deflated. When the entry is not in
+the tail, the head of the central directory is tried (some wheels list ``*.dist-info`` first), then all
+of it. Hand-written because neither the standard library nor a
+well-kept library reads a zip member over HTTP ranges; ``zipfile`` needs a seekable file and would ask for
+the whole central directory of a 600 MB wheel.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from collections.abc import Callable
+
+from packaging.utils import canonicalize_name
+
+TAIL = 64 * 1024
+# fetch("bytes=a-b" or "bytes=-n") -> (data, first byte's offset, file size), or None when the server will
+# not serve ranges (the caller then downloads the whole file).
+RangeFetch = Callable[[str], "tuple[bytes, int, int] | None"]
+
+_EOCD = struct.Struct("<4sHHHHIIH")
+_EOCD64_LOCATOR = struct.Struct("<4sIQI")
+_EOCD64 = struct.Struct("<4sQHHIIQQQQ")
+_CENTRAL = struct.Struct("<4sHHHHHHIIIHHHHHII")
+_LOCAL = struct.Struct("<4sHHHHHIIIHH")
+_MARKER = b".dist-info/METADATA"
+
+
+class RangesUnusable(Exception):
+    """The server does not serve ranges, or the zip is one this reader does not handle: download it."""
+
+
+class NotAWheel(Exception):
+    """The file is not a zip archive with a ``*.dist-info/METADATA`` member."""
+
+
+class _Remote:
+    """The bytes of a remote file seen so far (a few disjoint pieces), fetching what is missing."""
+
+    def __init__(self, fetch: RangeFetch) -> None:
+        self.fetch = fetch
+        got = fetch(f"bytes=-{TAIL}")
+        if got is None:
+            raise RangesUnusable
+        data, start, self.size = got
+        self.pieces: list[tuple[int, bytes]] = [(start, data)]
+
+    @property
+    def tail_start(self) -> int:
+        return self.pieces[0][0]
+
+    def read(self, start: int, end: int) -> bytes:
+        end = min(end, self.size)
+        for begin, data in self.pieces:
+            if begin <= start and end <= begin + len(data):
+                return data[start - begin:end - begin]
+        got = self.fetch(f"bytes={start}-{end - 1}")
+        if got is None or got[1] != start or len(got[0]) < end - start:
+            raise RangesUnusable
+        self.pieces.append((start, got[0]))
+        return got[0][: end - start]
+
+
+def _end_record(tail: bytes, tail_start: int, remote: _Remote) -> tuple[int, int]:
+    """Offset and size of the central directory, from the (zip64) end-of-central-directory record."""
+    pos = len(tail)
+    while (pos := tail.rfind(b"PK\x05\x06", 0, pos)) != -1:
+        if pos + _EOCD.size <= len(tail):
+            _, _, _, _, count, cd_size, cd_offset, comment = _EOCD.unpack_from(tail, pos)
+            if pos + _EOCD.size + comment == len(tail):
+                break
+    else:
+        raise NotAWheel("no end-of-central-directory record")
+    if 0xFFFFFFFF in (cd_size, cd_offset) or count == 0xFFFF:
+        at = tail_start + pos - _EOCD64_LOCATOR.size
+        sig, _, eocd64, _ = _EOCD64_LOCATOR.unpack(remote.read(at, at + _EOCD64_LOCATOR.size))
+        if sig != b"PK\x06\x07":
+            raise NotAWheel("zip64 locator missing")
+        record = remote.read(eocd64, eocd64 + _EOCD64.size)
+        sig, *_, cd_size, cd_offset = _EOCD64.unpack(record)
+        if sig != b"PK\x06\x06":
+            raise NotAWheel("zip64 end record missing")
+    return cd_offset, cd_size
+
+
+def _entry(data: bytes, pos: int) -> tuple[str, int, int, int, int] | None:
+    """``(name, method, compressed size, local header offset, entry length)`` of the central-directory
+    entry at ``pos``, or None when it is not whole in ``data``."""
+    if pos + _CENTRAL.size > len(data):
+        return None
+    (sig, _, _, flags, method, _, _, _, comp, uncomp, name_len, extra_len, comment_len, _, _, _,
+     offset) = _CENTRAL.unpack_from(data, pos)
+    end = pos + _CENTRAL.size + name_len + extra_len + comment_len
+    if sig != b"PK\x01\x02" or end > len(data):
+        return None
+    raw_name = data[pos + _CENTRAL.size: pos + _CENTRAL.size + name_len]
+    name = raw_name.decode("utf-8" if flags & 0x800 else "cp437")
+    extra = data[pos + _CENTRAL.size + name_len: pos + _CENTRAL.size + name_len + extra_len]
+    if 0xFFFFFFFF in (comp, uncomp, offset):
+        comp, offset = _zip64_sizes(extra, comp, uncomp, offset)
+    return name, method, comp, offset, end - pos
+
+
+def _zip64_sizes(extra: bytes, comp: int, uncomp: int, offset: int) -> tuple[int, int]:
+    pos = 0
+    while pos + 4 <= len(extra):
+        tag, size = struct.unpack_from("<HH", extra, pos)
+        if tag == 1:
+            values = iter(struct.unpack_from(f"<{size // 8}Q", extra, pos + 4))
+            if uncomp == 0xFFFFFFFF:
+                next(values, None)
+            if comp == 0xFFFFFFFF:
+                comp = next(values, comp)
+            if offset == 0xFFFFFFFF:
+                offset = next(values, offset)
+            break
+        pos += 4 + size
+    return comp, offset
+
+
+def _is_metadata(name: str) -> bool:
+    return name.endswith(".dist-info/METADATA") and name.count("/") == 1
+
+
+def _best(found: list[tuple[str, int, int, int, int]],
+          project: str) -> tuple[str, int, int, int, int] | None:
+    for entry in found:
+        if canonicalize_name(entry[0].split("-", 1)[0]) == project:
+            return entry
+    return found[0] if found else None
+
+
+def _scan_partial(data: bytes) -> list[tuple[str, int, int, int, int]]:
+    """METADATA entries in a piece of the central directory that may start mid-entry: each occurrence of
+    the name is checked against the entry header that must precede it."""
+    found = []
+    at = 0
+    while (at := data.find(_MARKER, at)) != -1:
+        end = at + len(_MARKER)
+        hi = end - _CENTRAL.size - len(_MARKER) + 1
+        lo = max(0, end - _CENTRAL.size - 512)
+        while (pos := data.rfind(b"PK\x01\x02", lo, hi)) != -1:
+            entry = _entry(data, pos)
+            if entry is not None and pos + _CENTRAL.size + len(entry[0].encode()) == end \
+                    and _is_metadata(entry[0]):
+                found.append(entry)
+                break
+            hi = pos
+        at = end
+    return found
+
+
+def _scan_full(cd: bytes) -> list[tuple[str, int, int, int, int]]:
+    found, pos = [], 0
+    while (entry := _entry(cd, pos)) is not None:
+        if _is_metadata(entry[0]):
+            found.append(entry)
+        pos += entry[4]
+    return found
+
+
+def read_wheel_metadata(fetch: RangeFetch, project: str) -> bytes:
+    """The ``*.dist-info/METADATA`` member of a remote wheel. Raises :class:`RangesUnusable` when the file
+    must be downloaded instead, :class:`NotAWheel` when it is not a wheel."""
+    remote = _Remote(fetch)
+    tail_start, tail = remote.pieces[0]
+    cd_offset, cd_size = _end_record(tail, tail_start, remote)
+    cd_end = cd_offset + cd_size
+    if cd_end > remote.size:
+        raise NotAWheel("central directory beyond the end of the file")
+    entry = None
+    if cd_offset < tail_start:
+        # Most wheels list *.dist-info last, some (tensorflow's) first: look at both ends before reading
+        # the whole central directory (1.9 MB for tensorflow).
+        entry = _best(_scan_partial(tail[: cd_end - tail_start]), project)
+        if entry is None:
+            entry = _best(_scan_full(remote.read(cd_offset, min(cd_offset + TAIL, tail_start))), project)
+        if entry is None:
+            cd = remote.read(cd_offset, tail_start) + tail[: max(0, cd_end - tail_start)]
+            entry = _best(_scan_full(cd), project)
+    else:
+        entry = _best(_scan_full(remote.read(cd_offset, cd_end)), project)
+    if entry is None:
+        raise NotAWheel("no *.dist-info/METADATA member")
+    name, method, comp, offset, _ = entry
+    guess_end = offset + _LOCAL.size + len(name.encode()) + 1024 + comp
+    head = remote.read(offset, min(guess_end, remote.size))
+    sig, _, _, _, _, _, _, _, _, name_len, extra_len = _LOCAL.unpack_from(head, 0)
+    if sig != b"PK\x03\x04":
+        raise NotAWheel("bad local file header")
+    start = offset + _LOCAL.size + name_len + extra_len
+    data = remote.read(start, start + comp)
+    if method == 0:
+        return data
+    if method == 8:
+        inflater = zlib.decompressobj(-15)
+        return inflater.decompress(data) + inflater.flush()
+    raise RangesUnusable  # bzip2/lzma members: let zipfile read the downloaded wheel
