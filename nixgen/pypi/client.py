@@ -285,10 +285,7 @@ class Index:
                         raise
                     record = {"error": err.message}
                 self.cache.put_metadata(key, json.dumps(record))
-        if record.get("metadata") is None:
-            raise MetadataError(record.get("error") or f"no metadata for {file.filename}",
-                                hint="pin a version that has a wheel, or one whose sdist has static metadata")
-        return CoreMetadata.from_json(record["metadata"])
+        return _metadata_of(record, file)
 
     def _wheel_metadata(self, file: DistFile) -> CoreMetadata:
         where = file.filename
@@ -385,15 +382,17 @@ class Index:
                         yanked=False, upload_time=None, size=size, has_metadata=False,
                         tags=frozenset(parse_tag(tag_string)) if is_wheel else frozenset())
         key = _file_key(file)
+        text = self.cache.metadata(key)
+        if text is not None:
+            return file, _metadata_of(json.loads(text), file)
         if is_wheel:
-            text = self.cache.metadata(key)
-            if text is None:
-                md = parse_metadata(wheel_metadata_from_file(path, project, filename), source="download",
-                                    trusted=True, where=filename)
-                self.cache.put_metadata(key, json.dumps({"metadata": md.to_json()}))
-                return file, md
-            return file, CoreMetadata.from_json(json.loads(text)["metadata"])
-        return file, self._load_metadata(file)
+            md = parse_metadata(wheel_metadata_from_file(path, project, filename), source="download",
+                                trusted=True, where=filename)
+            record: dict[str, Any] = {"metadata": md.to_json()}
+        else:
+            record = _sdist_json(read_sdist(path, filename, version_text))
+        self.cache.put_metadata(key, json.dumps(record))
+        return file, _metadata_of(record, file)
 
     def _direct_file(self, name: str, url: str, base: str, scheme: str, filename: str,
                      expected: str | None) -> tuple[Path, str]:
@@ -432,6 +431,13 @@ def _decode(cached: PageRow) -> Page | None:
     except (ValueError, EOFError, TypeError):
         return None
     return Page(rows)
+
+
+def _metadata_of(record: dict[str, Any], file: DistFile) -> CoreMetadata:
+    if record.get("metadata") is None:
+        raise MetadataError(record.get("error") or f"no metadata for {file.filename}",
+                            hint="pin a version that has a wheel, or one whose sdist has static metadata")
+    return CoreMetadata.from_json(record["metadata"])
 
 
 def _sdist_json(info: SdistInfo) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from nixgen.errors import HashMismatch, IndexAccessError
+from nixgen.pypi.config import pip_setting
 
 if TYPE_CHECKING:
     import requests
@@ -53,8 +54,9 @@ class Http:
                 session.mount("https://", adapter)
                 session.mount("http://", adapter)
                 session.headers["User-Agent"] = f"nixgen/{version}"
-                if self.cert:
-                    session.verify = self.cert
+                cert = self.cert or pip_setting("cert")  # pip's CA bundle (PIP_CERT, pip.conf), as pip would
+                if cert:
+                    session.verify = cert
                 self._session = session
             return self._session
 

@@ -1,0 +1,392 @@
+"""A local package index for tests: serves a directory of recorded (or built) responses over HTTP.
+
+Layout of a served directory (see ``tests/fixtures/index/README.md``)::
+
+    simple/<normalized name>/index.json     PEP 691 JSON page, file URLs relative ("../../files/<filename>")
+    simple/<normalized name>/index.html     or a PEP 503 HTML page (served when there is no index.json)
+    files/<filename>                         a whole file (wheels, sdists), served with Range support
+    files/<filename>.metadata                PEP 658 metadata
+    files/<filename>.ranges.json             only some byte ranges of a big file (recorded range requests)
+
+Pages get an ETag (and answer 304 to If-None-Match) and ``Cache-Control: max-age=600``. Knobs for tests:
+:meth:`IndexServer.fail` (answer the next N requests with 503), :meth:`IndexServer.hang` (stall them),
+``ignore_range``, ``serve_metadata``, ``cache_control``, and :attr:`IndexServer.requests` to count requests.
+:class:`FixtureIndex` builds such a directory: wheels made on the fly with :mod:`zipfile`, sdists with
+:mod:`tarfile`, and their pages.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import re
+import tarfile
+import threading
+import time
+import zipfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+JSON_TYPE = "application/vnd.pypi.simple.v1+json"
+_RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def normalize(name: str) -> str:
+    """PEP 503 normalization."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+@dataclass(frozen=True)
+class Request:
+    """One request the server answered."""
+
+    method: str
+    path: str
+    headers: Mapping[str, str]
+    status: int
+
+
+@dataclass
+class _Trouble:
+    times: int
+    status: int = 503
+    delay: float = 0.0
+    path: str | None = None
+
+
+class IndexServer:
+    """A threaded HTTP server playing a package index from a directory (see the module docstring)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.cache_control: str | None = "max-age=600"
+        self.ignore_range = False
+        self.serve_metadata = True
+        self.requests: list[Request] = []
+        self._troubles: list[_Trouble] = []
+        self._lock = threading.Lock()
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- life cycle -------------------------------------------------------------------------------------
+    def start(self) -> IndexServer:
+        handler = type("Handler", (_Handler,), {"index": self})
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.02,), daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+
+    def __enter__(self) -> IndexServer:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+    @property
+    def base(self) -> str:
+        assert self._httpd is not None, "the server is not started"
+        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
+
+    @property
+    def url(self) -> str:
+        """The simple index URL (``http://127.0.0.1:PORT/simple/``)."""
+        return f"{self.base}/simple/"
+
+    # -- knobs for tests --------------------------------------------------------------------------------
+    def fail(self, times: int, status: int = 503, path: str | None = None) -> None:
+        """Answer the next ``times`` requests (whose path contains ``path``, if given) with ``status``."""
+        with self._lock:
+            self._troubles.append(_Trouble(times, status=status, path=path))
+
+    def hang(self, times: int, seconds: float, path: str | None = None) -> None:
+        """Stall the next ``times`` requests for ``seconds`` before answering them."""
+        with self._lock:
+            self._troubles.append(_Trouble(times, status=0, delay=seconds, path=path))
+
+    def count(self, path_contains: str = "", method: str | None = None) -> int:
+        """How many requests were answered (whose path contains ``path_contains``)."""
+        with self._lock:
+            return sum(1 for r in self.requests
+                       if path_contains in r.path and (method is None or r.method == method))
+
+    def reset(self) -> None:
+        """Forget counted requests and pending failures."""
+        with self._lock:
+            self.requests.clear()
+            self._troubles.clear()
+
+    def _trouble_for(self, path: str) -> _Trouble | None:
+        with self._lock:
+            for trouble in self._troubles:
+                if trouble.times > 0 and (trouble.path is None or trouble.path in path):
+                    trouble.times -= 1
+                    return trouble
+        return None
+
+    def _record(self, method: str, path: str, headers: Mapping[str, str], status: int) -> None:
+        with self._lock:
+            self.requests.append(Request(method, path, dict(headers), status))
+
+
+@dataclass
+class _Reply:
+    status: int
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    index: IndexServer
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet
+        pass
+
+    def do_GET(self) -> None:
+        self._answer(head=False)
+
+    def do_HEAD(self) -> None:
+        self._answer(head=True)
+
+    def _answer(self, *, head: bool) -> None:
+        path = unquote(urlsplit(self.path).path)
+        trouble = self.index._trouble_for(path)
+        if trouble is not None and trouble.delay:
+            time.sleep(trouble.delay)
+        if trouble is not None and trouble.status:
+            reply = _Reply(trouble.status, b"trouble on purpose\n")
+        else:
+            try:
+                reply = self._route(path)
+            except Exception as err:  # a bug in a test's fixture: say so over HTTP rather than hang
+                reply = _Reply(500, f"{type(err).__name__}: {err}\n".encode())
+        self.index._record(self.command, path, dict(self.headers.items()), reply.status)
+        self.send_response(reply.status)
+        headers = {"Content-Length": str(len(reply.body)), **reply.headers}
+        if reply.status == 304:
+            headers["Content-Length"] = "0"
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.end_headers()
+        if not head and reply.status != 304:
+            self.wfile.write(reply.body)
+
+    def _file(self, rel: str) -> Path | None:
+        root = self.index.root.resolve()
+        path = (root / rel).resolve()
+        if root not in path.parents or not path.is_file():
+            return None
+        return path
+
+    def _route(self, path: str) -> _Reply:
+        if path.startswith("/simple/"):
+            name = normalize(path[len("/simple/"):].strip("/"))
+            if not name:
+                return _Reply(404)
+            for filename, ctype in (("index.json", JSON_TYPE), ("index.html", "text/html; charset=utf-8")):
+                page = self._file(f"simple/{name}/{filename}")
+                if page is not None:
+                    return self._page(page.read_bytes(), ctype)
+            return _Reply(404, b"no such project\n")
+        if path.startswith("/files/"):
+            rel = path[len("/files/"):]
+            if rel.endswith(".metadata") and not self.index.serve_metadata:
+                return _Reply(404)
+            whole = self._file(f"files/{rel}")
+            if whole is not None:
+                return self._ranged(whole.read_bytes(), "application/octet-stream")
+            sparse = self._file(f"files/{rel}.ranges.json")
+            if sparse is not None:
+                return self._sparse(json.loads(sparse.read_text()))
+        return _Reply(404, b"not found\n")
+
+    def _page(self, body: bytes, ctype: str) -> _Reply:
+        etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+        headers = {"Content-Type": ctype, "ETag": etag}
+        if self.index.cache_control is not None:
+            headers["Cache-Control"] = self.index.cache_control
+        if self.headers.get("If-None-Match") == etag:
+            return _Reply(304, b"", headers)
+        return _Reply(200, body, headers)
+
+    def _wanted(self, size: int) -> tuple[int, int] | str | None:
+        """The requested byte range ``[start, end)``; None for the whole file; "bad" if unsatisfiable."""
+        spec = self.headers.get("Range")
+        if spec is None or self.index.ignore_range:
+            return None
+        match = _RANGE_RE.match(spec.strip())
+        if match is None:
+            return None  # several ranges, or another unit: the whole file, as servers may do
+        first, last = match.groups()
+        if not first:
+            if not last:
+                return "bad"
+            start, end = max(0, size - int(last)), size
+        else:
+            start, end = int(first), min(size, int(last) + 1) if last else size
+        return (start, end) if start < end else "bad"
+
+    def _ranged(self, data: bytes, ctype: str) -> _Reply:
+        headers = {"Content-Type": ctype, "Accept-Ranges": "bytes"}
+        wanted = self._wanted(len(data))
+        if wanted is None:
+            return _Reply(200, data, headers)
+        if wanted == "bad":
+            return _Reply(416, b"", {"Content-Range": f"bytes */{len(data)}"})
+        assert isinstance(wanted, tuple)
+        start, end = wanted
+        headers["Content-Range"] = f"bytes {start}-{end - 1}/{len(data)}"
+        return _Reply(206, data[start:end], headers)
+
+    def _sparse(self, recorded: dict[str, Any]) -> _Reply:
+        size = int(recorded["size"])
+        wanted = self._wanted(size)
+        if wanted is None or wanted == "bad":
+            return _Reply(404, b"only byte ranges of this file were recorded\n")
+        assert isinstance(wanted, tuple)
+        start, end = wanted
+        for chunk_start, encoded in recorded["chunks"]:
+            chunk = base64.b64decode(encoded)
+            if chunk_start <= start and end <= chunk_start + len(chunk):
+                body = chunk[start - chunk_start:end - chunk_start]
+                return _Reply(206, body, {"Content-Type": "application/octet-stream",
+                                          "Accept-Ranges": "bytes",
+                                          "Content-Range": f"bytes {start}-{end - 1}/{size}"})
+        return _Reply(404, f"bytes {start}-{end - 1} of this file were not recorded\n".encode())
+
+
+# -- building index directories in tests ---------------------------------------------------------------------
+def metadata_text(name: str, version: str, *, requires: Iterable[str] = (),
+                  requires_python: str | None = None, provides_extra: Iterable[str] = (),
+                  metadata_version: str = "2.1",
+                  dynamic: Iterable[str] = ()) -> str:
+    """Core metadata (PEP 566) text: what a wheel's METADATA or an sdist's PKG-INFO holds."""
+    lines = [f"Metadata-Version: {metadata_version}", f"Name: {name}", f"Version: {version}"]
+    lines += [f"Dynamic: {d}" for d in dynamic]
+    if requires_python:
+        lines.append(f"Requires-Python: {requires_python}")
+    lines += [f"Provides-Extra: {e}" for e in provides_extra]
+    lines += [f"Requires-Dist: {r}" for r in requires]
+    return "\n".join(lines) + "\n\nA long description that nobody reads.\n"
+
+
+def build_wheel(name: str, version: str, metadata: str, *, tag: str = "py3-none-any",
+                dist_info_first: bool = False, padding: int = 0, members: int = 0,
+                compression: int = zipfile.ZIP_DEFLATED) -> tuple[str, bytes]:
+    """A wheel (file name, bytes). ``padding`` adds that many incompressible bytes in a module, ``members``
+    that many small files (to make a big central directory); ``dist_info_first`` writes ``*.dist-info``
+    before the modules, as some build tools do."""
+    import random
+
+    dist = f"{re.sub(r'[-_.]+', '_', name)}-{version}"
+    buf = io.BytesIO()
+    rng = random.Random(f"{name}{version}")
+    with zipfile.ZipFile(buf, "w", compression=compression) as whl:
+        def dist_info() -> None:
+            whl.writestr(f"{dist}.dist-info/METADATA", metadata)
+            wheel = f"Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: {tag}\n"
+            whl.writestr(f"{dist}.dist-info/WHEEL", wheel)
+            whl.writestr(f"{dist}.dist-info/RECORD", "")
+
+        if dist_info_first:
+            dist_info()
+        pkg = re.sub(r"[-.]+", "_", name)
+        whl.writestr(f"{pkg}/__init__.py", f"__version__ = {version!r}\n")
+        if padding:
+            whl.writestr(f"{pkg}/blob.bin", rng.randbytes(padding))
+        for i in range(members):
+            whl.writestr(f"{pkg}/generated/a_rather_long_module_name_to_grow_the_directory_{i:06d}.py", "")
+        if not dist_info_first:
+            dist_info()
+    return f"{dist}-{tag}.whl", buf.getvalue()
+
+
+def build_sdist(name: str, version: str, files: Mapping[str, str | bytes], *,
+                fmt: str = "tar.gz") -> tuple[str, bytes]:
+    """An sdist (file name, bytes) with ``files`` (paths relative to its top directory)."""
+    top = f"{re.sub(r'[-_.]+', '_', name)}-{version}"
+    buf = io.BytesIO()
+    if fmt == "zip":
+        with zipfile.ZipFile(buf, "w") as archive:
+            for rel, content in files.items():
+                archive.writestr(f"{top}/{rel}", content)
+    else:
+        with tarfile.open(fileobj=buf, mode="w:gz") as archive:
+            for rel, content in files.items():
+                data = content.encode() if isinstance(content, str) else content
+                info = tarfile.TarInfo(f"{top}/{rel}")
+                info.size = len(data)
+                info.mtime = 1_700_000_000
+                archive.addfile(info, io.BytesIO(data))
+    return f"{top}.{fmt}", buf.getvalue()
+
+
+class FixtureIndex:
+    """Builds an index directory for :class:`IndexServer`: add files, then :meth:`write` the pages."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.projects: dict[str, list[dict[str, Any]]] = {}
+
+    def add_file(self, project: str, filename: str, data: bytes, *,
+                 upload_time: str | None = "2024-01-01T00:00:00Z", yanked: bool | str = False,
+                 requires_python: str | None = None,
+                 metadata: str | None = None, advertise_metadata: bool = True) -> dict[str, Any]:
+        """Store a file and list it on the project's page; returns the PEP 691 entry (editable until
+        :meth:`write`). ``metadata`` is served as ``<file>.metadata`` (PEP 658)."""
+        files = self.root / "files"
+        files.mkdir(parents=True, exist_ok=True)
+        (files / filename).write_bytes(data)
+        entry: dict[str, Any] = {"filename": filename, "url": f"../../files/{filename}",
+                                 "hashes": {"sha256": hashlib.sha256(data).hexdigest()},
+                                 "requires-python": requires_python, "yanked": yanked, "size": len(data)}
+        if upload_time is not None:
+            entry["upload-time"] = upload_time
+        if metadata is not None:
+            (files / f"{filename}.metadata").write_text(metadata)
+            if advertise_metadata:
+                entry["core-metadata"] = {"sha256": hashlib.sha256(metadata.encode()).hexdigest()}
+        self.projects.setdefault(normalize(project), []).append(entry)
+        return entry
+
+    def add_wheel(self, name: str, version: str, *, requires: Iterable[str] = (), tag: str = "py3-none-any",
+                  requires_python: str | None = None, provides_extra: Iterable[str] = (), pep658: bool = True,
+                  advertise_metadata: bool = True, upload_time: str | None = "2024-01-01T00:00:00Z",
+                  yanked: bool | str = False, **wheel_options: Any) -> dict[str, Any]:
+        """Build a wheel with this metadata and list it (with a ``.metadata`` file when ``pep658``)."""
+        text = metadata_text(name, version, requires=requires, requires_python=requires_python,
+                             provides_extra=provides_extra)
+        filename, data = build_wheel(name, version, text, tag=tag, **wheel_options)
+        return self.add_file(name, filename, data, upload_time=upload_time, yanked=yanked,
+                             requires_python=requires_python, metadata=text if pep658 else None,
+                             advertise_metadata=advertise_metadata)
+
+    def add_sdist(self, name: str, version: str, files: Mapping[str, str | bytes], *, fmt: str = "tar.gz",
+                  upload_time: str | None = "2024-01-01T00:00:00Z", **entry: Any) -> dict[str, Any]:
+        """Build an sdist holding ``files`` and list it."""
+        filename, data = build_sdist(name, version, files, fmt=fmt)
+        return self.add_file(name, filename, data, upload_time=upload_time, **entry)
+
+    def write(self) -> Path:
+        """Write every project's PEP 691 page; returns the directory to serve."""
+        for name, entries in self.projects.items():
+            page = self.root / "simple" / name / "index.json"
+            page.parent.mkdir(parents=True, exist_ok=True)
+            page.write_text(json.dumps({"meta": {"api-version": "1.1"}, "name": name, "files": entries},
+                                       indent=1, sort_keys=True))
+        return self.root
