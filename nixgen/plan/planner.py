@@ -10,7 +10,7 @@ def _reason(pin: Pin, forced: bool) -> str:
     if forced:
         return f"--provider {pin.name}={pin.provider}"
     if pin.provider == "nixpkgs":
-        return "nixpkgs has a satisfying version (binary cache)"
+        return "in nixpkgs at a fitting version (binary cache)"
     where = (f"nixpkgs has {pin.nixpkgs_version}, the resolution needs {pin.version}"
              if pin.nixpkgs_version is not None else "not in nixpkgs")
     how = "a wheel for the target" if pin.provider == "wheel" else "no wheel for the target, built from sdist"

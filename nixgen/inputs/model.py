@@ -1,0 +1,40 @@
+"""What every input format produces: the user's requirements with where each came from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from packaging.requirements import Requirement
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a requirement was written: file, first physical line, and the logical line's text."""
+
+    path: str
+    line: int
+    text: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}"
+
+
+@dataclass(frozen=True)
+class UserRequirement:
+    """A PEP 508 requirement from the user, with its origin and any ``--hash`` pins ("sha256:<hex>")."""
+
+    requirement: Requirement
+    origin: Origin
+    hashes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RequirementSet:
+    """Requirements and constraints, plus the index options the files set."""
+
+    requirements: tuple[UserRequirement, ...]
+    constraints: tuple[UserRequirement, ...] = ()
+    index_url: str | None = None
+    extra_index_urls: tuple[str, ...] = ()
+    pre: bool = False
+    sources: tuple[str, ...] = ()
