@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import tempfile
 import threading
 from pathlib import Path
 from typing import IO
@@ -146,6 +145,8 @@ class Cache:
 
     def temp_file(self) -> tuple[IO[bytes], Path]:
         """A new temporary file inside the cache (so that the final rename stays on one file system)."""
+        import tempfile
+
         tmp_dir = self.root / "tmp"
         tmp_dir.mkdir(parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(dir=tmp_dir, suffix=".part")

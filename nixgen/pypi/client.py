@@ -11,19 +11,16 @@ Work runs in a thread pool when prefetched and inline otherwise; each page and e
 
 from __future__ import annotations
 
-import hashlib
 import json
 import marshal
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from urllib.parse import unquote, urlsplit
-from urllib.request import url2pathname
 
 from packaging.utils import canonicalize_name
 
@@ -43,6 +40,7 @@ from nixgen.pypi.pages import (
     ACCEPT,
     Page,
     Row,
+    gc_paused,
     parse_html_page,
     parse_json_page,
     rows_to_files,
@@ -51,6 +49,8 @@ from nixgen.pypi.pages import (
 from nixgen.pypi.ranges import NotAWheel, RangesUnusable, read_wheel_metadata
 
 if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
+
     import requests
 
 T = TypeVar("T")
@@ -59,14 +59,18 @@ _VCS_PREFIXES = ("git+", "hg+", "svn+", "bzr+")
 
 
 class _Task(Generic[T]):
-    """One unit of work (a page, a file's metadata) that runs exactly once, in a worker or in the caller."""
+    """One unit of work (a page, a file's metadata) that runs exactly once, in a worker or in the caller.
 
-    __slots__ = ("args", "claimed", "fn", "future")
+    (A ``concurrent.futures.Future`` would do, but importing that module costs a warm run 4 ms.)"""
+
+    __slots__ = ("args", "claimed", "done", "error", "fn", "value")
 
     def __init__(self, fn: Callable[..., T], args: tuple[Any, ...]) -> None:
         self.fn, self.args = fn, args
-        self.future: Future[T] = Future()
         self.claimed = False
+        self.done = threading.Event()
+        self.value: T | None = None
+        self.error: BaseException | None = None
 
     def run(self, lock: threading.Lock) -> None:
         with lock:
@@ -74,9 +78,17 @@ class _Task(Generic[T]):
                 return
             self.claimed = True
         try:
-            self.future.set_result(self.fn(*self.args))
+            self.value = self.fn(*self.args)
         except BaseException as err:  # handed to whoever waits for the result
-            self.future.set_exception(err)
+            self.error = err
+        finally:
+            self.done.set()
+
+    def result(self) -> T:
+        self.done.wait()
+        if self.error is not None:
+            raise self.error
+        return self.value  # type: ignore[return-value]
 
 
 def _max_age(headers: Any) -> float:
@@ -90,6 +102,12 @@ def _max_age(headers: Any) -> float:
             value = float(arg.strip())
     age = headers.get("Age", "")
     return max(0.0, value - float(age)) if age.strip().isdigit() else value
+
+
+def _sha256(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
 
 
 def _file_key(file: DistFile) -> str:
@@ -139,7 +157,7 @@ class Index:
         self.cache.close()
 
     def _run(self, table: dict[Any, _Task[T]], key: Any, fn: Callable[..., T], *args: Any,
-             background: bool) -> Future[T]:
+             background: bool) -> _Task[T]:
         with self._lock:
             task = table.get(key)
             new = task is None
@@ -147,11 +165,13 @@ class Index:
                 task = table[key] = _Task(fn, args)
             if new and background:
                 if self._pool is None:
+                    from concurrent.futures import ThreadPoolExecutor
+
                     self._pool = ThreadPoolExecutor(self.max_workers, thread_name_prefix="nixgen-index")
                 self._pool.submit(task.run, self._lock)
         if not background:
             task.run(self._lock)  # no-op when a worker has it already
-        return task.future
+        return task
 
     # -- project pages --------------------------------------------------------------------------------
     def project(self, name: str) -> ProjectFiles:
@@ -292,7 +312,7 @@ class Index:
         resp = self.http.get(file.url + ".metadata", ok=frozenset({200, 410}))
         if resp.status_code == 200:
             data = resp.content
-            if file.metadata_sha256 and hashlib.sha256(data).hexdigest() != file.metadata_sha256.lower():
+            if file.metadata_sha256 and _sha256(data) != file.metadata_sha256.lower():
                 raise HashMismatch(f"{file.url}.metadata does not match the sha256 the index gives for it",
                                    hint="try again; if it persists, the index serves inconsistent data")
             return parse_metadata(data, source="pep658", trusted=True, where=f"{where}.metadata")
@@ -397,6 +417,9 @@ class Index:
     def _direct_file(self, name: str, url: str, base: str, scheme: str, filename: str,
                      expected: str | None) -> tuple[Path, str]:
         if scheme == "file":
+            import hashlib
+            from urllib.request import url2pathname
+
             path = Path(url2pathname(urlsplit(base).path))
             if not path.is_file():
                 raise MetadataError(f"{name} @ {url}: {path} is not a file",
@@ -427,7 +450,8 @@ def _decode(cached: PageRow) -> Page | None:
     if status == 404:
         return Page(None)
     try:
-        rows: tuple[Row, ...] = marshal.loads(body) if body is not None else ()
+        with gc_paused():
+            rows: tuple[Row, ...] = marshal.loads(body) if body is not None else ()
     except (ValueError, EOFError, TypeError):
         return None
     return Page(rows)

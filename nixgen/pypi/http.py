@@ -4,7 +4,6 @@ actually used, so a warm run never pays for it."""
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -127,6 +126,8 @@ class Http:
         ``first`` is a response already under way for the whole file (a server that ignored a Range
         request) whose body is used instead of asking again.
         """
+        import hashlib
+
         pending = [first] if first is not None else []
 
         def once() -> tuple[Path, str, int]:

@@ -9,16 +9,12 @@ An sdist's dependencies are taken, in this order, from PKG-INFO of Metadata-Vers
 from __future__ import annotations
 
 import re
-import tarfile
-import tomllib
-import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from packaging.markers import InvalidMarker, Marker
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
@@ -76,6 +72,8 @@ def wheel_metadata_member(names: Iterable[str], project: str) -> str | None:
 
 def wheel_metadata_from_file(path: Path, project: str, where: str) -> bytes:
     """METADATA of a wheel on disk."""
+    import zipfile
+
     try:
         with zipfile.ZipFile(path) as wheel:
             member = wheel_metadata_member(wheel.namelist(), project)
@@ -98,6 +96,9 @@ class SdistInfo:
 @contextmanager
 def _members(path: Path) -> Iterator[tuple[list[str], Callable[[str], bytes | None]]]:
     """Member paths below the sdist's top directory, and a reader of one of them."""
+    import tarfile
+    import zipfile
+
     if path.name.endswith(".zip"):
         with zipfile.ZipFile(path) as archive:
             infos = {i.filename.split("/", 1)[1]: i for i in archive.infolist()
@@ -123,6 +124,8 @@ def _members(path: Path) -> Iterator[tuple[list[str], Callable[[str], bytes | No
 
 
 def _with_extra(req: Requirement, extra: str) -> Requirement:
+    from packaging.markers import Marker
+
     clause = f'extra == "{extra}"'
     req.marker = Marker(f"({req.marker}) and {clause}" if req.marker else clause)
     return req
@@ -148,6 +151,8 @@ def _from_pyproject(project: dict[str, Any], version: str, where: str) -> CoreMe
 def _from_requires_txt(text: str, name: str, version: str, requires_python: str | None,
                        where: str) -> CoreMetadata:
     """setuptools' ``requires.txt``: requirements under ``[extra]``, ``[:marker]``, ``[extra:marker]``."""
+    from packaging.markers import InvalidMarker, Marker
+
     deps: list[Requirement] = []
     extras: list[str] = []
     extra, marker = "", ""
@@ -177,6 +182,10 @@ def _from_requires_txt(text: str, name: str, version: str, requires_python: str 
 
 def read_sdist(path: Path, filename: str, version: str) -> SdistInfo:
     """Metadata and build system of the sdist at ``path`` (``version`` is the one its file name gives)."""
+    import tarfile
+    import tomllib
+    import zipfile
+
     from packaging.metadata import parse_email
 
     where = filename

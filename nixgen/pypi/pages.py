@@ -12,9 +12,11 @@ files of big projects (52k → 14k for the tensorflow/cartopy closure) and the w
 
 from __future__ import annotations
 
+import gc
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -187,12 +189,30 @@ class Page:
         return self.rows is not None and any(r[8] is not None for r in self.rows)
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building thousands of acyclic objects: its passes, set off
+    by the allocations alone, would otherwise take two thirds of the time."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def rows_to_files(project: str, rows: Iterable[Row], not_after: float | None, dated: bool) -> list[DistFile]:
     """``DistFile`` objects for ``rows``, without files uploaded after ``not_after`` (POSIX seconds).
 
     With a cut-off, a file without an upload time is dropped too when the page dates its other files (it
     cannot be shown to be old enough); when the index dates none (no PEP 700), every file is kept.
     """
+    with gc_paused():
+        return _rows_to_files(project, rows, not_after, dated)
+
+
+def _rows_to_files(project: str, rows: Iterable[Row], not_after: float | None, dated: bool) -> list[DistFile]:
     out: list[DistFile] = []
     append = out.append
     version_of, tags_of, fromtimestamp = _version, _tags, datetime.fromtimestamp
