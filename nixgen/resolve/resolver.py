@@ -68,7 +68,7 @@ def resolve(reqset: RequirementSet, index: IndexLike, pyset: PythonSet | None, t
     try:
         result = resolver.resolve(reqs, max_rounds=options.max_rounds)
     except ResolutionImpossible as exc:
-        raise ResolutionError(explain_conflict(exc.causes, source, target),
+        raise ResolutionError(explain_conflict(exc.causes, provider, target, reqs),
                               hint="loosen one of the pins named above, or check the requirement that "
                                    "introduces it") from None
     except ResolutionTooDeep:

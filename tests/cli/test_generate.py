@@ -1,0 +1,133 @@
+"""End to end: the `nixgen` command on recorded index responses served over HTTP, and the embedded snapshot."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from nixgen.nixpkgs.snapshot import Snapshot
+from tests.nixcheck import assert_nix_parses
+from tests.nixeval import eval_flake
+
+ROOT = Path(__file__).resolve().parents[2]
+RODEO = ROOT / "examples" / "rodeo" / "requirements.txt"
+EXCLUDE_NEWER = "2026-11-01"
+
+
+def nixgen(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "nixgen", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, timeout=300)
+
+
+@pytest.fixture()
+def run(index_server: Any, tmp_path: Path) -> Any:
+    cache = tmp_path / "cache"
+
+    def _run(*args: str | Path) -> subprocess.CompletedProcess[str]:
+        return nixgen(*args, "--index-url", index_server.url, "--cache-dir", cache,
+                      "--exclude-newer", EXCLUDE_NEWER)
+
+    return _run
+
+
+def test_rodeo_takes_everything_nixpkgs_has_from_nixpkgs(run: Any, tmp_path: Path) -> None:
+    proc = run("lock", RODEO)
+    assert proc.returncode == 0, proc.stderr
+    import tomllib
+
+    lock = tomllib.loads(proc.stdout)
+    pins = {p["name"]: p for p in lock["packages"]}
+    pins.update({p["name"]: {"version": p["version"], "tool": {"nixgen": p}}
+                 for p in lock["tool"]["nixgen"].get("nixpkgs-only", [])})
+    assert {"cartopy", "tensorflow", "docrep"} <= set(pins)
+    pyset = Snapshot.load().python_set()
+    for name, pin in pins.items():
+        nix = pyset.by_pypi_name(name)
+        tool = pin["tool"]["nixgen"]
+        if nix is not None and nix.version == pin["version"]:
+            assert tool["provider"] == "nixpkgs", f"{name} {pin['version']} is in nixpkgs but was {tool}"
+    for name in ("cartopy", "tensorflow", "docrep"):
+        assert pins[name]["tool"]["nixgen"]["provider"] == "nixpkgs"
+        assert pins[name]["version"] == pyset.by_pypi_name(name).version  # type: ignore[union-attr]
+
+
+def test_rodeo_flake_parses_evaluates_and_is_deterministic(run: Any, tmp_path: Path) -> None:
+    first = run(RODEO)
+    assert first.returncode == 0, first.stderr
+    assert_nix_parses(first.stdout)
+    again = run(RODEO)
+    assert again.stdout == first.stdout
+    summary = eval_flake(first.stdout, "packages.x86_64-linux.default.summary", tmp_path)
+    names = {p["pname"] for p in summary}
+    assert {"cartopy", "tensorflow", "docrep"} <= names
+    assert all(p["origin"] == "nixpkgs" for p in summary if p["pname"] in ("cartopy", "tensorflow", "docrep"))
+    # The table on stderr names each package with its provider.
+    assert "cartopy" in first.stderr and "nixpkgs" in first.stderr
+
+
+def test_unsatisfiable_pins_are_explained_without_a_traceback(run: Any, tmp_path: Path) -> None:
+    req = tmp_path / "requirements.txt"
+    req.write_text("dask==2022.1.1\ndistributed==2022.05.1\n")
+    proc = run(req)
+    assert proc.returncode == 5
+    assert "Traceback" not in proc.stderr
+    assert (f"`dask==2022.1.1` requested ({req}:1), but `distributed 2022.5.1` requires `dask==2022.05.1`"
+            in proc.stderr)
+    assert proc.stdout == ""
+
+
+def test_the_seed_pins_name_the_missing_version_and_the_conflict(run: Any, tmp_path: Path) -> None:
+    # The seed document's pair: dask 2022.1.10 was never released, and distributed 2022.05.1 pins dask.
+    req = tmp_path / "requirements.txt"
+    req.write_text("dask==2022.1.10\ndistributed==2022.05.1\n")
+    proc = run(req)
+    assert proc.returncode == 5
+    assert "Traceback" not in proc.stderr
+    assert f"`dask==2022.1.10` requested ({req}:1), but dask 2022.1.10 is not on the index" in proc.stderr
+    assert "`distributed 2022.5.1`, which requires `dask==2022.05.1`" in proc.stderr
+
+
+def test_unknown_project_names_the_index(run: Any, index_server: Any, tmp_path: Path) -> None:
+    req = tmp_path / "requirements.txt"
+    req.write_text("no-such-project-nixgen\n")
+    proc = run(req)
+    assert proc.returncode == 4
+    assert "no project named no-such-project-nixgen on the index" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_malformed_line_names_file_and_line(run: Any, tmp_path: Path) -> None:
+    req = tmp_path / "requirements.txt"
+    req.write_text("docrep\nnumpy >>= 1\n")
+    proc = run(req)
+    assert proc.returncode == 2
+    assert f"{req}:2:" in proc.stderr
+    assert "numpy >>= 1" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_lock_round_trips_to_the_same_flake(run: Any, tmp_path: Path) -> None:
+    lock = tmp_path / "pylock.toml"
+    assert run("lock", RODEO, "-o", lock).returncode == 0
+    direct = run(RODEO)
+    from_lock = nixgen(lock)
+    assert from_lock.returncode == 0, from_lock.stderr
+    assert from_lock.stdout == direct.stdout
+    rewritten = nixgen("lock", lock, "-q")
+    assert rewritten.stdout == lock.read_text()
+
+
+def test_output_file_is_written_atomically_and_not_on_error(run: Any, tmp_path: Path) -> None:
+    out = tmp_path / "flake.nix"
+    assert run(RODEO, "-o", out, "-q").returncode == 0
+    good = out.read_text()
+    assert_nix_parses(good)
+    bad = tmp_path / "bad.txt"
+    bad.write_text("dask==2022.1.10\ndistributed==2022.05.1\n")
+    assert run(bad, "-o", out, "-q").returncode == 5
+    assert out.read_text() == good
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".flake.nix")] == []
