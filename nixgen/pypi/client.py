@@ -24,7 +24,14 @@ from urllib.parse import unquote, urlsplit
 
 from packaging.utils import canonicalize_name
 
-from nixgen.errors import HashMismatch, IndexAccessError, MetadataError, OfflineMiss, ProjectNotFound
+from nixgen.errors import (
+    HashMismatch,
+    IndexAccessError,
+    MetadataError,
+    OfflineMiss,
+    ProjectNotFound,
+    UsageError,
+)
 from nixgen.pypi.cache import Cache, PageRow, default_cache_dir
 from nixgen.pypi.config import default_index_url
 from nixgen.pypi.http import Http
@@ -123,6 +130,11 @@ class Index:
                  timeout: float = 30.0) -> None:
         self.urls: tuple[str, ...] = tuple(u if u.endswith("/") else u + "/"
                                            for u in (urls or [default_index_url()]))
+        for url in self.urls:
+            if not url.startswith(("http://", "https://")):
+                raise UsageError(f"index URL {url}: nixgen reads package indexes over HTTP(S) only",
+                                 hint="serve a local index directory with `python -m http.server` and "
+                                      "give its http:// URL")
         self.cache = Cache(Path(cache_dir if cache_dir is not None else default_cache_dir()) / "pypi")
         self.offline = offline
         if exclude_newer is not None and exclude_newer.tzinfo is None:
@@ -184,7 +196,9 @@ class Index:
                  for u in self.urls[1:]]
         first = self._run(self._pages, (self.urls[0], key), self._load_page, self.urls[0], key,
                           background=False)
-        pages = [first.result(), *(f.result() for f in later)]
+        for task in later:
+            task.run(self._lock)  # take it over if it is still queued behind other prefetches
+        pages = [first.result(), *(t.result() for t in later)]
         if all(p.rows is None for p in pages):
             where = (f"the index {self.urls[0]}" if len(self.urls) == 1
                      else "the indexes " + ", ".join(self.urls))

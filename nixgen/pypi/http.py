@@ -128,10 +128,13 @@ class Http:
         """
         import hashlib
 
+        import urllib3
+
         pending = [first] if first is not None else []
 
         def once() -> tuple[Path, str, int]:
-            resp = pending.pop() if pending else self.session.get(url, stream=True, timeout=self.timeout)
+            resp = pending.pop() if pending else self.session.get(
+                url, stream=True, timeout=self.timeout, headers={"Accept-Encoding": "identity"})
             handle, tmp = cache.temp_file()
             digest = hashlib.sha256()
             size = 0
@@ -141,10 +144,14 @@ class Http:
                         raise _Retry(f"HTTP {resp.status_code} {resp.reason}")
                     if resp.status_code != 200:
                         raise _fatal(url, resp)
-                    for chunk in resp.iter_content(1 << 20):
-                        digest.update(chunk)
-                        handle.write(chunk)
-                        size += len(chunk)
+                    # The bytes as stored: a server that gzips a .tar.gz in transit must not change its hash.
+                    try:
+                        for chunk in resp.raw.stream(1 << 20, decode_content=False):
+                            digest.update(chunk)
+                            handle.write(chunk)
+                            size += len(chunk)
+                    except urllib3.exceptions.HTTPError as err:  # a broken or stalled body: try again
+                        raise _Retry(f"download interrupted: {err}") from err
                 sha256 = digest.hexdigest()
                 if expected_sha256 is not None and sha256 != expected_sha256.lower():
                     raise HashMismatch(

@@ -20,15 +20,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from packaging.tags import Tag  # noqa: E402
+from packaging.tags import Tag
 
-from nixgen.errors import MetadataError  # noqa: E402
-from nixgen.pypi import DistFile, Index, ProjectFiles  # noqa: E402
+from nixgen.errors import MetadataError
+from nixgen.pypi import DistFile, Index, ProjectFiles
 
-RODEO = """absl-py astunparse cartopy certifi charset-normalizer contourpy cycler docrep flatbuffers fonttools gast
-google-pasta grpcio h5py idna keras kiwisolver libclang markdown-it-py matplotlib mdurl ml-dtypes namex numpy
-opt-einsum optree packaging pillow protobuf pygments pyparsing pyproj pyshp python-dateutil requests rich
-setuptools shapely six tensorflow termcolor typing-extensions tzdata urllib3 wheel wrapt""".split()
+RODEO = ["absl-py", "astunparse", "cartopy", "certifi", "charset-normalizer", "contourpy", "cycler",
+    "docrep", "flatbuffers", "fonttools", "gast", "google-pasta", "grpcio", "h5py", "idna", "keras",
+    "kiwisolver", "libclang", "markdown-it-py", "matplotlib", "mdurl", "ml-dtypes", "namex", "numpy",
+    "opt-einsum", "optree", "packaging", "pillow", "protobuf", "pygments", "pyparsing", "pyproj",
+    "pyshp", "python-dateutil", "requests", "rich", "setuptools", "shapely", "six", "tensorflow",
+    "termcolor", "typing-extensions", "tzdata", "urllib3", "wheel", "wrapt"]
 
 ACCEPTED = {Tag(i, a, p) for i, a in (("cp313", "cp313"), ("cp313", "abi3"), ("py3", "none"), ("py2", "none"))
             for p in ("any", "manylinux2014_x86_64", "manylinux_2_17_x86_64", "manylinux_2_28_x86_64")}

@@ -303,3 +303,15 @@ def test_direct_reference_to_a_vcs_url(tmp_path: Path) -> None:
     with Index(["http://127.0.0.1:9/simple/"], cache_dir=tmp_path / "cache") as index, \
             pytest.raises(MetadataError, match="version-control"):
         index.direct("thing", "git+https://example.invalid/thing.git@v1")
+
+
+def test_whole_download_is_retried(tmp_path: Path, make_index_server: Make) -> None:
+    server = serve_one(tmp_path, make_index_server, pep658=False)
+    server.ignore_range = True
+    with index_for(server, tmp_path / "cache") as index:
+        file = only(index, "pkg")
+        server.fail(1, 500, path=".whl")
+        server.hang(1, 1.0, path=".whl")
+        index.http.timeout = 0.3
+        assert index.metadata(file).source == "download"
+    assert [r.status for r in server.requests if r.path.endswith(".whl")][-1] == 200
