@@ -45,7 +45,7 @@ def _providers(_ctx: click.Context, _param: click.Parameter, values: tuple[str, 
         name, sep, provider = value.partition("=")
         if not sep or not name or provider not in PROVIDERS:
             raise click.BadParameter(f"{value!r}: expected NAME={'|'.join(PROVIDERS)}")
-        out[canonicalize_name(name)] = provider  # type: ignore[assignment]
+        out[canonicalize_name(name)] = provider
     return out
 
 
@@ -124,10 +124,11 @@ def _options(kwargs: dict[str, Any]) -> Any:
 
 def _locked(path: Path, kwargs: dict[str, Any]) -> Any:
     from nixgen.inputs.detect import read_input
+    from nixgen.inputs.model import RequirementSet
     from nixgen.pipeline import lock_requirements
 
     data = read_input(path)
-    if not hasattr(data, "requirements"):
+    if not isinstance(data, RequirementSet):
         return data  # already locked (pylock.toml)
     with _progress(kwargs["quiet"]) as on_fetch:
         return lock_requirements(data, _options(kwargs), on_fetch)

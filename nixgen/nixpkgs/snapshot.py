@@ -58,7 +58,7 @@ class SnapshotMeta:
 
 
 def _canonical(attr: str, name: str) -> tuple[int, int, str]:
-    """Sort key choosing the attr that stands for a distribution: its own name, then shortest, then a–z."""
+    """Sort key choosing the attr that stands for a distribution: its own name, then shortest, then a-z."""
     return (0 if canonicalize_name(attr) == name else 1, len(attr), attr)
 
 

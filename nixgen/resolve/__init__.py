@@ -4,4 +4,4 @@ from nixgen.resolve.model import Artifact, Pin, Relaxation, Resolution
 from nixgen.resolve.resolver import ResolveOptions, resolve
 from nixgen.resolve.target import SYSTEMS, Target
 
-__all__ = ["SYSTEMS", "Artifact", "Pin", "Relaxation", "ResolveOptions", "Resolution", "Target", "resolve"]
+__all__ = ["SYSTEMS", "Artifact", "Pin", "Relaxation", "Resolution", "ResolveOptions", "Target", "resolve"]

@@ -7,6 +7,7 @@ files count only for an exact ``==`` pin) and PEP 425 (wheel tags of the target,
 
 from __future__ import annotations
 
+import contextlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -150,10 +151,8 @@ class CandidateSource:
         for r in reqs:
             for spec in r.specifier:
                 if spec.operator in ("==", "===") and "*" not in spec.version:
-                    try:
+                    with contextlib.suppress(InvalidVersion):
                         exact.add(Version(spec.version))
-                    except InvalidVersion:
-                        pass
         by_version: dict[Version, list[DistFile]] = defaultdict(list)
         for f in page.files:
             by_version[f.version].append(f)

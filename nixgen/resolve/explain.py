@@ -61,8 +61,10 @@ def _nothing_fits(name: str, info: RequirementInformation[Req, Candidate], provi
         except InvalidVersion:
             want = None
         if want is not None and want not in versions:
-            near = sorted(versions, key=lambda v: (abs(v.release[0] - want.release[0]), v.release[1:2] != want.release[1:2],
-                                                   str(v)))[:3]
+            def distance(v: Version) -> tuple[int, bool, str]:
+                return (abs(v.release[0] - want.release[0]), v.release[1:2] != want.release[1:2], str(v))
+
+            near = sorted(versions, key=distance)[:3]
             return (f"{head}, but {name} {want} is not on the index "
                     f"(near it: {', '.join(str(v) for v in sorted(near))}; newest: {versions[0]})")
     detail = ""

@@ -27,10 +27,7 @@ def marker_applies(req: Requirement, env: Mapping[str, str], extras: Iterable[st
     """PEP 508: does ``req``'s marker hold for the target with any of ``extras`` (or none) requested?"""
     if req.marker is None:
         return True
-    for extra in (*extras, ""):
-        if req.marker.evaluate({**env, "extra": extra}):
-            return True
-    return False
+    return any(req.marker.evaluate({**env, "extra": extra}) for extra in (*extras, ""))
 
 
 class NixgenProvider(AbstractProvider[Req, Candidate, str]):

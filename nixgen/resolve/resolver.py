@@ -68,7 +68,7 @@ def resolve(reqset: RequirementSet, index: IndexLike, pyset: PythonSet | None, t
     try:
         result = resolver.resolve(reqs, max_rounds=options.max_rounds)
     except ResolutionImpossible as exc:
-        raise ResolutionError(explain_conflict(exc.causes, provider, target, reqs),
+        raise ResolutionError(explain_conflict(list(exc.causes), provider, target, reqs),
                               hint="loosen one of the pins named above, or check the requirement that "
                                    "introduces it") from None
     except ResolutionTooDeep:
@@ -136,11 +136,13 @@ def _to_resolution(mapping: Mapping[str, Candidate], roots: list[Req], provider:
         cand = base[name]
         pins.append(Pin(
             name=name, version=str(cand.version), provider=cand.provider, attr=_attr(cand, source.pyset),
-            artifact=cand.artifact if not cand.from_nixpkgs else _nix_artifact(cand, source), dependencies=tuple(sorted(run_deps[name])),
+            artifact=cand.artifact if not cand.from_nixpkgs else _nix_artifact(cand, source),
+            dependencies=tuple(sorted(run_deps[name])),
             build_requires=tuple(sorted(build_deps[name])), extras=tuple(sorted(extras[name])),
             requested=name in requested, runtime=name in runtime,
             metadata_source=provider.metadata_source.get(cand, "none"),
-            native_code=cand.provider == "wheel" and cand.artifact is not None and _native(cand.artifact.filename),
+            native_code=(cand.provider == "wheel" and cand.artifact is not None
+                         and _native(cand.artifact.filename)),
             nixpkgs_version=_nixpkgs_version(name, source.pyset),
         ))
     return Resolution(interpreter=target.interpreter, python_version=target.python_version,
