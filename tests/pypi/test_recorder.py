@@ -72,20 +72,26 @@ def _recorded() -> list[tuple[str, str]]:
     return out
 
 
-def test_recorded_pages_parse(index_server: IndexServer, tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("recorded-cache")
+
+
+def test_recorded_pages_parse(index_server: IndexServer, shared_cache: Path) -> None:
     pages = sorted(p.parent.name for p in (FIXTURE_INDEX / "simple").glob("*/index.json"))
     if not pages:
         pytest.skip("no recorded fixtures")
-    with index_for(index_server, tmp_path / "cache") as index:
+    with index_for(index_server, shared_cache) as index:
+        index.prefetch(pages)
         for name in pages:
             files = index.project(name).files
             assert files and all(f.url.startswith(index_server.base + "/files/") for f in files)
 
 
 @pytest.mark.parametrize(("project", "filename"), _recorded())
-def test_recorded_metadata_replays(index_server: IndexServer, tmp_path: Path, project: str,
+def test_recorded_metadata_replays(index_server: IndexServer, shared_cache: Path, project: str,
                                    filename: str) -> None:
-    with Index([index_server.url], cache_dir=tmp_path / "cache", retries=1) as index:
+    with Index([index_server.url], cache_dir=shared_cache, retries=1) as index:
         (file,) = [f for f in index.project(project).files if f.filename == filename]
         try:
             md = index.metadata(file)
