@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import contextlib
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Protocol
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -35,6 +36,15 @@ class IndexLike(Protocol):
     def prefetch_metadata(self, files: Iterable[DistFile]) -> None: ...
     def sdist_build_system(self, file: DistFile) -> tuple[tuple[str, ...], str | None] | None: ...
     def direct(self, name: str, url: str) -> tuple[DistFile, CoreMetadata]: ...
+
+
+@lru_cache(maxsize=4096)
+def _python_fits(requires_python: str, python_version: str) -> bool:
+    """PEP 345 ``Requires-Python`` for one interpreter version (memoized: a few hundred distinct strings)."""
+    try:
+        return SpecifierSet(requires_python).contains(python_version, prereleases=True)
+    except InvalidSpecifier:
+        return True  # as pip does: an unparsable Requires-Python does not exclude the file
 
 
 @dataclass
@@ -78,11 +88,13 @@ class CandidateSource:
         return self._direct[url]
 
     # -- candidates -----------------------------------------------------------------------------------
-    def candidates(self, name: str, extras: frozenset[str], reqs: Sequence[Req]) -> list[Candidate]:
-        """Every candidate for ``name`` in preference order (first = most preferred)."""
+    def candidates(self, name: str, extras: frozenset[str], reqs: Sequence[Req]) -> Iterator[Candidate]:
+        """Every candidate for ``name`` in preference order (first = most preferred), built lazily: with
+        ``prefer="nixpkgs"`` the index's releases are only looked at if the nixpkgs candidate is rejected."""
         urls = {r.url for r in reqs if r.url}
         if urls:
-            return [self._direct_candidate(name, extras, url) for url in sorted(urls)]
+            yield from (self._direct_candidate(name, extras, url) for url in sorted(urls))
+            return
         hashes: set[str] = set()
         for r in reqs:
             hashes |= r.hashes
@@ -92,18 +104,18 @@ class CandidateSource:
             raise UsageError(f"--provider {name}=nixpkgs, but the nixpkgs snapshot has no package "
                              f"installing {name} for {self.target.packages_attr}",
                              hint="drop the --provider option or choose wheel or sdist")
-        index_cands: list[Candidate] = []
-        if forced != "nixpkgs":
-            page = self.page(name, required=nix is None)
-            if page is not None:
-                index_cands = self._index_candidates(name, extras, page, reqs, forced, hashes)
-        if nix is None:
-            return index_cands
-        if self.prefer == "latest":
-            merged = [nix, *index_cands]
-            merged.sort(key=lambda c: (c.version, c.from_nixpkgs), reverse=True)
-            return merged
-        return [nix, *index_cands]
+        if nix is not None and self.prefer != "latest":
+            yield nix
+        if forced == "nixpkgs":
+            return
+        page = self.page(name, required=nix is None)
+        index_cands = self._index_candidates(name, extras, page, reqs, forced, hashes) if page else iter(())
+        if nix is None or self.prefer != "latest":
+            yield from index_cands
+            return
+        merged = [nix, *index_cands]
+        merged.sort(key=lambda c: (c.version, c.from_nixpkgs), reverse=True)
+        yield from merged
 
     def _nix_candidate(self, name: str, extras: frozenset[str]) -> Candidate | None:
         if self.pyset is None:
@@ -139,13 +151,10 @@ class CandidateSource:
     def _requires_python_ok(self, f: DistFile) -> bool:
         if not f.requires_python:
             return True
-        try:
-            return SpecifierSet(f.requires_python).contains(self.target.python_version, prereleases=True)
-        except InvalidSpecifier:
-            return True  # as pip does: an unparsable Requires-Python does not exclude the file
+        return _python_fits(f.requires_python, self.target.python_version)
 
     def _index_candidates(self, name: str, extras: frozenset[str], page: ProjectFiles, reqs: Sequence[Req],
-                          forced: Provider | None, hashes: set[str]) -> list[Candidate]:
+                          forced: Provider | None, hashes: set[str]) -> Iterator[Candidate]:
         allow_pre = self.allow_pre or any(r.specifier.prereleases for r in reqs)
         exact: set[Version] = set()
         for r in reqs:
@@ -159,7 +168,6 @@ class CandidateSource:
         ranks = self.target.tag_priority
         excluded = self.excluded[name]
         excluded.clear()
-        out: list[Candidate] = []
         for version in sorted(by_version, reverse=True):
             files = by_version[version]
             if version.is_prerelease and not allow_pre:
@@ -198,12 +206,11 @@ class CandidateSource:
             if not chosen.sha256:
                 excluded.append(Exclusion(str(version), f"{chosen.filename} has no sha256 on the index"))
                 continue
-            out.append(Candidate(
+            yield Candidate(
                 name=name, version=version, provider=provider, extras=extras,
                 artifact=Artifact(chosen.filename, chosen.url, chosen.sha256),
                 metadata_files=(chosen,),
-            ))
-        return out
+            )
 
     def _direct_candidate(self, name: str, extras: frozenset[str], url: str) -> Candidate:
         dist, meta = self.direct(name, url)

@@ -7,7 +7,7 @@ The one nixgen-specific rule: an edge between two nixpkgs packages never rules o
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from packaging.requirements import Requirement
@@ -38,7 +38,6 @@ class NixgenProvider(AbstractProvider[Req, Candidate, str]):
         self.constraints = constraints
         self.dependencies: dict[Candidate, list[Req]] = {}
         self.metadata_source: dict[Candidate, str] = {}
-        self.candidate_counts: dict[str, int] = {}
 
     def identify(self, requirement_or_candidate: Req | Candidate) -> str:
         if isinstance(requirement_or_candidate, Req):
@@ -56,23 +55,28 @@ class NixgenProvider(AbstractProvider[Req, Candidate, str]):
         causes = {c.requirement.name for c in backtrack_causes}
         causes |= {c.parent.name for c in backtrack_causes if c.parent is not None}
         name = identifier.split("[", 1)[0]
-        return (not direct, not pinned, name not in causes, not from_user,
-                self.candidate_counts.get(identifier, 0), identifier)
+        return (not direct, not pinned, name not in causes, not from_user, identifier)
 
     def find_matches(self, identifier: str, requirements: Mapping[str, Iterator[Req]],
-                     incompatibilities: Mapping[str, Iterator[Candidate]]) -> list[Candidate]:
+                     incompatibilities: Mapping[str, Iterator[Candidate]]) -> Callable[[], Iterator[Candidate]]:
         reqs = list(requirements[identifier])
-        if not reqs:
-            return []
-        name, extras = reqs[0].name, reqs[0].extras
         bad = set(incompatibilities[identifier])
-        checks = [*reqs, *self.constraints.get(name, ())]
-        found = [c for c in self.source.candidates(name, extras, reqs)
-                 if c not in bad and all(self.is_satisfied_by(r, c) for r in checks)]
-        self.candidate_counts[identifier] = len(found)
-        if found and not found[0].from_nixpkgs:
-            self.source.index.prefetch_metadata(found[0].metadata_files)  # type: ignore[arg-type]
-        return found
+
+        def matches() -> Iterator[Candidate]:
+            if not reqs:
+                return
+            name, extras = reqs[0].name, reqs[0].extras
+            checks = [*reqs, *self.constraints.get(name, ())]
+            first = True
+            for cand in self.source.candidates(name, extras, reqs):
+                if cand in bad or not all(self.is_satisfied_by(r, cand) for r in checks):
+                    continue
+                if first and not cand.from_nixpkgs:
+                    self.source.index.prefetch_metadata(cand.metadata_files)  # type: ignore[arg-type]
+                first = False
+                yield cand
+
+        return matches
 
     def is_satisfied_by(self, requirement: Req, candidate: Candidate) -> bool:
         if requirement.same_provider and candidate.provider != requirement.same_provider:
