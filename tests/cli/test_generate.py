@@ -131,3 +131,53 @@ def test_output_file_is_written_atomically_and_not_on_error(run: Any, tmp_path: 
     assert run(bad, "-o", out, "-q").returncode == 5
     assert out.read_text() == good
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".flake.nix")] == []
+
+
+def test_forcing_a_provider_builds_that_package_and_nix_accepts_it(run: Any, tmp_path: Path) -> None:
+    proc = run(RODEO, "--provider", "docrep=sdist", "-q")
+    assert proc.returncode == 0, proc.stderr
+    assert_nix_parses(proc.stdout)
+    summary = {p["pname"]: p for p in eval_flake(proc.stdout, "packages.x86_64-linux.default.summary", tmp_path)}
+    docrep = summary["docrep"]
+    assert docrep["origin"] == "nixgen"
+    assert docrep["version"] == "0.3.2"
+    assert docrep["build-system"] == ["setuptools"]  # no pyproject.toml in the sdist: PEP 517's default
+    assert docrep["src"].endswith("docrep-0.3.2.tar.gz")
+    assert summary["cartopy"]["origin"] == "nixpkgs"
+
+
+def test_unreachable_index_says_which_url_and_what_to_do(tmp_path: Path) -> None:
+    req = tmp_path / "requirements.txt"
+    req.write_text("docrep\n")
+    proc = nixgen(req, "--index-url", "http://127.0.0.1:9/simple/", "--cache-dir", tmp_path / "c", "-q")
+    assert proc.returncode == 3
+    assert "http://127.0.0.1:9/simple/docrep/" in proc.stderr
+    assert "hint:" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_offline_with_an_empty_cache_is_a_clear_error(index_server: Any, tmp_path: Path) -> None:
+    proc = nixgen(RODEO, "--index-url", index_server.url, "--cache-dir", tmp_path / "empty", "--offline", "-q")
+    assert proc.returncode == 3
+    assert "offline" in proc.stderr.lower()
+    assert "Traceback" not in proc.stderr
+
+
+def test_offline_after_a_run_makes_no_requests(run: Any, index_server: Any, tmp_path: Path) -> None:
+    first = run(RODEO, "-q")
+    assert first.returncode == 0, first.stderr
+    before = index_server.count()
+    again = run(RODEO, "-q", "--offline")
+    assert again.returncode == 0, again.stderr
+    assert again.stdout == first.stdout
+    assert index_server.count() == before
+
+
+def test_unknown_option_and_bad_provider_are_usage_errors(run: Any, tmp_path: Path) -> None:
+    proc = run(RODEO, "--provider", "docrep=conda")
+    assert proc.returncode == 2
+    assert "expected NAME=nixpkgs|wheel|sdist" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    missing = run(tmp_path / "absent.txt")
+    assert missing.returncode == 2
+    assert "no such file" in missing.stderr

@@ -142,3 +142,19 @@ def test_nixpkgs_package_missing_from_the_index_keeps_its_nixpkgs_version(index:
     res = run(index(base), "nixonly\n", nixset(nixonly="0.5"))
     assert providers(res) == {"nixonly": ("0.5", "nixpkgs")}
     assert any("nixonly 0.5 (nixpkgs) is not on the index" in n for n in res.notes)
+
+
+def test_direct_references_are_downloaded_hashed_and_win(tmp_path: Path,
+                                                         make_index_server: Callable[[Path], IndexServer]) -> None:
+    fixture = FixtureIndex(tmp_path / "index")
+    entry = fixture.add_wheel("zeta", "9.0", requires=["beta"])
+    fixture.add_wheel("beta", "1.5")
+    server = make_index_server(fixture.write())
+    url = server.url.replace("/simple/", "/files/") + entry["filename"]
+    idx = Index([server.url], cache_dir=tmp_path / "cache")
+    res = run(idx, f"zeta @ {url}\n", nixset(zeta="1.0"))
+    zeta = res.pin("zeta")
+    assert zeta is not None and (zeta.version, zeta.provider) == ("9.0", "wheel")
+    assert zeta.artifact is not None and zeta.artifact.sha256 == entry["hashes"]["sha256"]
+    assert zeta.artifact.url == url
+    assert providers(res)["beta"] == ("1.5", "wheel")
