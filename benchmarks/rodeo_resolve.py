@@ -49,7 +49,10 @@ def main() -> None:
     meta = Snapshot.load().meta
     python = Snapshot.load().interpreters[meta.python3]
     py_minor = ".".join(python.split(".")[:2])
-    glibc = (meta.glibc_version or "2.17").replace(".", "_")
+    # uv names manylinux levels up to 2.40; nixpkgs' glibc may be newer (2.42 in the embedded snapshot).
+    # Wheels above 2.40 are rare, so the two tools still see the same candidates.
+    major, minor = (int(x) for x in (meta.glibc_version or "2.17").split(".")[:2])
+    glibc = f"{major}_{min(minor, 40)}"
     url = args.index_url or default_index_url()
     extra = ["--exclude-newer", args.exclude_newer] if args.exclude_newer else []
     req = str(args.requirements)

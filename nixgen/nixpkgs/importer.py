@@ -17,7 +17,6 @@ _SET_ATTR = re.compile(r"^(python3\d+)Packages\.([^.]+)$")
 _INTERPRETER = re.compile(r"^python3\d*$")
 _PYTHON_NAME = re.compile(r"^python3-(3\.(\d+)\.\d+[a-z0-9]*)$")
 _INFO_DIR = re.compile(rb"^/lib/python3\.\d+/site-packages/([^/]+)\.(dist-info|egg-info)$")
-_NATIVE_HINTS = (b".so", b".pc\n", b"/include", b".dylib")
 
 
 def _distribution(info_dir: str, kind: str) -> tuple[str, str] | None:
@@ -68,7 +67,6 @@ def import_nix_index(db_path: Path, out_dir: Path, *, nixpkgs_rev: str, nar_hash
     sets: dict[str, dict[str, NixPythonPackage]] = {}
     versions: dict[str, set[str]] = {}  # "313" -> interpreter versions seen in store names
     native_out: dict[str, NativePackage] = {}
-    native_ok: set[str] = set()
     glibc: str | None = None
     system = "x86_64-linux"
     for count, sp in enumerate(store_paths(stream)):
@@ -95,8 +93,6 @@ def import_nix_index(db_path: Path, out_dir: Path, *, nixpkgs_rev: str, nar_hash
             if sp.attr == "glibc":
                 glibc = ".".join(sp.name.removeprefix("glibc-").split("-")[0].split(".")[:2])
             native_out[sp.attr] = NativePackage(sp.attr, sp.name, sp.hash)
-        if any(hint in sp.block for hint in _NATIVE_HINTS):
-            native_ok.add(sp.attr)
 
     interpreters = {f"python{k}": sorted(v)[-1] for k, v in versions.items() if len(v) == 1}
     if not sets:
@@ -112,7 +108,9 @@ def import_nix_index(db_path: Path, out_dir: Path, *, nixpkgs_rev: str, nar_hash
         system=system, glibc_version=glibc, python3=python3,
     )
     pysets = {i: PythonSet.build(i, interpreters[i], pk) for i, pk in sets.items() if i in interpreters}
-    native = {a: n for a, n in native_out.items() if a in native_ok and not _INTERPRETER.match(a)}
+    # Every top-level attr with an `out` path: overrides name native inputs among them, and cache-status
+    # prediction looks their out paths up.
+    native = {a: n for a, n in native_out.items() if not _INTERPRETER.match(a)}
     snap = Snapshot.from_parts(meta, interpreters, pysets, native)
     snap.save(out_dir)
     return Snapshot.load(out_dir)

@@ -6,6 +6,7 @@ provenance in ``snapshot.json``; loaded lazily so that start-up reads only what 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
@@ -17,6 +18,7 @@ from nixgen.errors import SnapshotError
 from nixgen.fsutil import write_atomic
 
 DATA = Path(__file__).parent / "data"
+_PNAME = re.compile(r"-\d.*$")  # "openssl-3.6.1" -> "openssl"
 META_FILE = "snapshot.json"
 NATIVE_FILE = "native.tsv"
 
@@ -162,6 +164,19 @@ class Snapshot:
 
     def native_attrs(self) -> list[str]:
         return sorted(self._native)
+
+    @cached_property
+    def _pnames(self) -> frozenset[str]:
+        return frozenset(_PNAME.sub("", n.store_name) for n in self._native.values())
+
+    def knows_toplevel(self, attr: str) -> bool:
+        """Is ``attr`` (its first component: ``libpq.pg_config`` → ``libpq``) a top-level nixpkgs package?
+
+        nix-index lists each store path under one attribute only, so an attribute that shares its path with
+        another (``openssl``, ``pkg-config``) is recognised by the package name in store names instead.
+        """
+        head = attr.split(".", 1)[0]
+        return head in self._native or head in self._pnames
 
     # -- writing --------------------------------------------------------------------------------------
     @classmethod

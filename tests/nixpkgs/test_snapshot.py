@@ -97,7 +97,9 @@ def test_import_builds_the_snapshot(tmp_path: Path) -> None:
     assert [p.attr for p in pyset.attrs_for("cartopy")] == ["cartopy", "cartopy-bin"]
     assert pyset.by_pypi_name("docrep").version == "0.3.2"  # type: ignore[union-attr]
     assert pyset.by_pypi_name("hidden") is None
-    assert snap.has_native("libsodium") and not snap.has_native("cowsay")
+    assert snap.has_native("libsodium") and snap.has_native("cowsay")
+    assert not snap.has_native("python313Packages.numpy")
+    assert snap.knows_toplevel("libsodium.dev") and not snap.knows_toplevel("nonexistent")
 
 
 def test_save_is_deterministic(tmp_path: Path) -> None:
