@@ -69,6 +69,10 @@ def resolve_options(func: F) -> F:
         click.option("--system", default="x86_64-linux", show_default=True, help="Nix system to resolve for."),
         click.option("--snapshot", "snapshot_dir", type=click.Path(file_okay=False, path_type=Path),
                      help="A nixpkgs snapshot directory (default: the embedded one)."),
+        click.option("--overrides", "override_files", multiple=True,
+                     type=click.Path(dir_okay=False, path_type=Path),
+                     help="Your own override rules (TOML), applied before nixgen's curated ones."),
+        click.option("--tests", is_flag=True, help="Run the tests of packages built from the index (default: off)."),
         click.option("--quiet", "-q", is_flag=True, help="No progress and no summary table on stderr."),
     ]
     for decorator in reversed(decorators):
@@ -119,7 +123,8 @@ def _options(kwargs: dict[str, Any]) -> Any:
         urls = (default_index_url(), *urls)
     return Options(index_urls=urls, offline=kwargs["offline"], exclude_newer=kwargs["exclude_newer"],
                    cache_dir=kwargs["cache_dir"], prefer=kwargs["prefer"], providers=kwargs["providers"],
-                   python=kwargs["python"], system=kwargs["system"], snapshot_dir=kwargs["snapshot_dir"])
+                   python=kwargs["python"], system=kwargs["system"], snapshot_dir=kwargs["snapshot_dir"],
+                   override_files=tuple(kwargs["override_files"]), tests=kwargs["tests"])
 
 
 def _locked(path: Path, kwargs: dict[str, Any]) -> Any:
@@ -162,7 +167,7 @@ def generate(input_file: Path, output: Path | None, **kwargs: Any) -> None:
     from nixgen.pipeline import render
 
     locked = _locked(input_file, kwargs)
-    text, plan = render(locked)
+    text, plan = render(locked, kwargs["snapshot_dir"])
     _emit(text, output)
     _summary(locked, plan, kwargs["quiet"])
 
@@ -179,7 +184,7 @@ def lock(input_file: Path, output: Path | None, **kwargs: Any) -> None:
 
     locked = _locked(input_file, kwargs)
     _emit(write_pylock(locked), output)
-    _summary(locked, plan_of(locked), kwargs["quiet"])
+    _summary(locked, plan_of(locked, kwargs["snapshot_dir"]), kwargs["quiet"])
 
 
 @cli.group()
@@ -230,6 +235,26 @@ def show(name: str | None, snapshot_dir: Path | None, python: str | None) -> Non
     for pkg in found:
         click.echo(f"{target.packages_attr}.{pkg.attr}\t{pkg.pypi_name} {pkg.version}\t/nix/store/"
                    f"{pkg.out_hash}-{pkg.store_name}")
+
+
+@cli.group("overrides")
+def overrides_group() -> None:
+    """Inspect the overrides layer."""
+
+
+@overrides_group.command("show")
+@click.argument("name")
+@click.option("--version", "version", metavar="VERSION", help="Only the rules for this version.")
+@click.option("--overrides", "override_files", multiple=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--snapshot", "snapshot_dir", type=click.Path(file_okay=False, path_type=Path))
+def overrides_show(name: str, version: str | None, override_files: tuple[Path, ...],
+                   snapshot_dir: Path | None) -> None:
+    """Print the override rules that apply to the project NAME."""
+    from nixgen.nixpkgs.snapshot import Snapshot
+    from nixgen.overrides import describe, load_overrides
+
+    snap = Snapshot.load(snapshot_dir)
+    click.echo(describe(name, load_overrides(snap.knows_toplevel, override_files), version))
 
 
 def main(argv: list[str] | None = None) -> None:

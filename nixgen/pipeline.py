@@ -15,6 +15,7 @@ from nixgen.emit.flake import NixpkgsPin, render_flake
 from nixgen.errors import UsageError
 from nixgen.inputs.model import RequirementSet
 from nixgen.nixpkgs.snapshot import PythonSet, Snapshot
+from nixgen.overrides import load_overrides
 from nixgen.plan import Plan, make_plan
 from nixgen.resolve import Resolution, ResolveOptions, Target, resolve
 from nixgen.resolve.model import Provider
@@ -33,6 +34,8 @@ class Options:
     python: str | None = None
     system: str = "x86_64-linux"
     snapshot_dir: Path | None = None
+    override_files: tuple[Path, ...] = ()
+    tests: bool = False
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,8 @@ class Locked:
     sources: tuple[str, ...]
     exclude_newer: datetime | None = None
     forced: frozenset[str] = frozenset()
+    tests: bool = False
+    override_files: tuple[str, ...] = ()
 
 
 def nixpkgs_pin(snapshot: Snapshot) -> NixpkgsPin:
@@ -81,6 +86,13 @@ def lock_requirements(reqset: RequirementSet, options: Options,
 
     snapshot = Snapshot.load(options.snapshot_dir)
     target, pyset = choose_target(snapshot, options.python, options.system)
+    overrides = load_overrides(snapshot.knows_toplevel, options.override_files)
+    native_versions = {}
+    for name in sorted(overrides.always_nixpkgs()):
+        native = snapshot.native(name)
+        if (pyset is None or pyset.by_pypi_name(name) is None) and native is not None:
+            version = native.store_name.removeprefix(f"{name}-").split("-")[0]
+            native_versions[name] = version
     urls: list[str] = list(options.index_urls)
     if not urls:
         if reqset.index_url:
@@ -89,13 +101,18 @@ def lock_requirements(reqset: RequirementSet, options: Options,
     with Index(urls or None, cache_dir=options.cache_dir, offline=options.offline,
                exclude_newer=options.exclude_newer, on_fetch=on_fetch) as index:
         resolution = resolve(reqset, index, pyset, target,
-                             ResolveOptions(prefer=options.prefer, providers=dict(options.providers)))
+                             ResolveOptions(prefer=options.prefer, providers=dict(options.providers),
+                                            overrides=overrides, native_versions=native_versions))
     return Locked(resolution=resolution, nixpkgs=nixpkgs_pin(snapshot), sources=reqset.sources,
-                  exclude_newer=options.exclude_newer, forced=frozenset(options.providers))
+                  exclude_newer=options.exclude_newer, forced=frozenset(options.providers), tests=options.tests,
+                  override_files=tuple(str(p) for p in options.override_files))
 
 
-def plan_of(locked: Locked) -> Plan:
-    return make_plan(locked.resolution, locked.forced)
+def plan_of(locked: Locked, snapshot_dir: Path | None = None) -> Plan:
+    """The plan for a locked resolution, with the overrides that apply now (curated + the lock's files)."""
+    snapshot = Snapshot.load(snapshot_dir)
+    overrides = load_overrides(snapshot.knows_toplevel, [Path(p) for p in locked.override_files])
+    return make_plan(locked.resolution, locked.forced, overrides, locked.tests)
 
 
 def header_lines(locked: Locked) -> list[str]:
@@ -107,7 +124,7 @@ def header_lines(locked: Locked) -> list[str]:
     return lines
 
 
-def render(locked: Locked) -> tuple[str, Plan]:
+def render(locked: Locked, snapshot_dir: Path | None = None) -> tuple[str, Plan]:
     """The flake text for a locked resolution, and the plan it shows."""
-    plan = plan_of(locked)
+    plan = plan_of(locked, snapshot_dir)
     return render_flake(plan, locked.nixpkgs, header_lines(locked)), plan

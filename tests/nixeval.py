@@ -38,7 +38,14 @@ def fixture_nixpkgs(workdir: Path) -> Path:
             continue
         sets[pyset.packages_attr] = {a: {"pname": p.pypi_name, "version": p.version}
                                      for a, p in pyset.packages.items()}
-    native = {a: (n.store_name if n else a) for a in NATIVE if (n := snap.native(a)) is not None}
+    from nixgen.overrides import load_overrides
+
+    wanted = set(NATIVE)
+    for rules in load_overrides(snap.knows_toplevel).rules.values():
+        for rule in rules:
+            wanted |= {a.split(".")[0] for a in (*rule.native_build_inputs, *rule.build_inputs)}
+            wanted |= {t for v in dict(rule.env).values() for t in v.split("@")[1::2] if t}
+    native = {a: (n.store_name if (n := snap.native(a)) else a) for a in sorted(wanted)}
     (dest / "packages.json").write_text(json.dumps({"pythonSets": sets, "interpreters": interpreters,
                                                     "native": native}, sort_keys=True))
     return dest

@@ -9,7 +9,7 @@ from functools import lru_cache
 import jinja2
 
 from nixgen import __version__
-from nixgen.emit.nix import nix_attr, nix_comment, nix_string, sri_sha256
+from nixgen.emit.nix import nix_attr, nix_attr_path, nix_comment, nix_interpolated, nix_string, sri_sha256
 from nixgen.plan.model import Plan
 
 
@@ -32,7 +32,8 @@ def _environment() -> jinja2.Environment:
         keep_trailing_newline=True,
         undefined=jinja2.StrictUndefined,
     )
-    env.filters.update(nixstr=nix_string, attr=nix_attr, sri=sri_sha256, comment=nix_comment)
+    env.filters.update(nixstr=nix_string, attr=nix_attr, attrpath=nix_attr_path, sri=sri_sha256,
+                       comment=nix_comment, nixinterp=nix_interpolated)
     return env
 
 

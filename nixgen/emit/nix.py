@@ -31,3 +31,25 @@ def sri_sha256(hex_digest: str) -> str:
 def nix_comment(text: str) -> str:
     """Text made safe for a ``#`` line comment (no line breaks)."""
     return " ".join(text.split())
+
+
+def nix_attr_path(path: str) -> str:
+    """A dotted attribute path (``libpq.pg_config``), each component quoted only when needed."""
+    return ".".join(nix_attr(part) for part in path.split("."))
+
+
+def nix_interpolated(value: str, scope: str = "final") -> str:
+    """A string literal where ``@attr@`` becomes ``${<scope>.attr}`` (a package's store path) and the rest
+    is taken literally; ``@@`` stands for a literal ``@``."""
+    parts = value.split("@")
+    if len(parts) % 2 == 0:
+        return nix_string(value)
+    out = ""
+    for i, part in enumerate(parts):
+        if i % 2 == 0:
+            out += nix_string(part)[1:-1]
+        elif part:
+            out += "${" + scope + "." + nix_attr_path(part) + "}"
+        else:
+            out += "@"
+    return f'"{out}"'

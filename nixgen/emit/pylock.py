@@ -74,6 +74,8 @@ def write_pylock(locked: Locked) -> str:
         "sources": list(locked.sources),
         "roots": list(res.roots),
         "forced": sorted(locked.forced),
+        "tests": locked.tests,
+        "override-files": list(locked.override_files),
     }
     if locked.exclude_newer is not None:
         top["exclude-newer"] = locked.exclude_newer.isoformat()

@@ -73,6 +73,8 @@ def read_pylock(path: Path) -> Locked:
             sources=tuple(top["sources"]),
             exclude_newer=datetime.fromisoformat(exclude) if exclude else None,
             forced=frozenset(top.get("forced", [])),
+            tests=bool(top.get("tests", False)),
+            override_files=tuple(top.get("override-files", [])),
         )
     except (KeyError, TypeError, ValueError) as err:
         raise InputError(f"the [tool.nixgen] data is incomplete or malformed ({err!r})", path=str(path),

@@ -26,6 +26,12 @@ class PlannedPackage:
     runtime: bool
     requested: bool
     reason: str
+    native_build_inputs: tuple[str, ...] = ()
+    build_inputs: tuple[str, ...] = ()
+    env: tuple[tuple[str, str], ...] = ()
+    imports: tuple[str, ...] = ()
+    do_check: bool = False
+    overrides: tuple[str, ...] = ()  # which override rules applied (file and rule)
 
 
 @dataclass(frozen=True)

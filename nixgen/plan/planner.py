@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from nixgen.overrides import Overrides
 from nixgen.plan.model import Plan, PlannedPackage
 from nixgen.resolve.model import Pin, Resolution
 
@@ -17,19 +18,35 @@ def _reason(pin: Pin, forced: bool) -> str:
     return f"{where}; {how}"
 
 
-def make_plan(resolution: Resolution, forced: frozenset[str] = frozenset()) -> Plan:
-    """One planned package per pin, with dependencies and build systems as package-set attributes."""
-    attrs = {p.name: p.attr for p in resolution.pins}
-    packages = tuple(
-        PlannedPackage(
-            name=p.name, version=p.version, provider=p.provider, attr=p.attr, artifact=p.artifact,
-            dependencies=tuple(sorted({attrs[d] for d in p.dependencies if d in attrs})),
-            build_system=tuple(sorted({attrs[d] for d in p.build_requires if d in attrs})),
-            native_code=p.native_code, runtime=p.runtime, requested=p.requested,
-            reason=_reason(p, p.name in forced),
-        )
-        for p in resolution.pins
+def _planned(p: Pin, attrs: dict[str, str], forced: frozenset[str], overrides: Overrides,
+             tests: bool) -> PlannedPackage:
+    applied = overrides.applied(p.name, p.version)
+    built = p.provider != "nixpkgs"
+    sdist = p.provider == "sdist"
+    # Packages from nixpkgs keep their tests (changing them would miss the binary cache); packages built
+    # here run none unless --tests or their override says so.
+    do_check = (tests if applied.tests is None else applied.tests) if built else True
+    return PlannedPackage(
+        name=p.name, version=p.version, provider=p.provider, attr=p.attr, artifact=p.artifact,
+        dependencies=tuple(sorted({attrs[d] for d in p.dependencies if d in attrs})),
+        build_system=tuple(sorted({attrs[d] for d in p.build_requires if d in attrs})),
+        native_code=p.native_code, runtime=p.runtime, requested=p.requested,
+        reason=_reason(p, p.name in forced),
+        native_build_inputs=applied.native_build_inputs if sdist else (),
+        build_inputs=applied.build_inputs if sdist or p.native_code else (),
+        env=applied.env if sdist else (),
+        imports=applied.imports if built else (),
+        do_check=do_check,
+        overrides=applied.sources if built else (),
     )
+
+
+def make_plan(resolution: Resolution, forced: frozenset[str] = frozenset(), overrides: Overrides | None = None,
+              tests: bool = False) -> Plan:
+    """One planned package per pin, with edges as package-set attributes and the overrides that apply."""
+    attrs = {p.name: p.attr for p in resolution.pins}
+    rules = overrides or Overrides()
+    packages = tuple(_planned(p, attrs, forced, rules, tests) for p in resolution.pins)
     return Plan(interpreter=resolution.interpreter, python_version=resolution.python_version,
                 system=resolution.system, packages=tuple(sorted(packages, key=lambda p: p.attr)),
                 relaxations=resolution.relaxations, notes=resolution.notes)

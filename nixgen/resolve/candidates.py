@@ -19,6 +19,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from nixgen.errors import MetadataError, ProjectNotFound, UsageError
+from nixgen.overrides import Overrides
 from nixgen.resolve.model import Artifact, Candidate, Provider, Req
 from nixgen.resolve.target import Target
 
@@ -64,6 +65,8 @@ class CandidateSource:
     target: Target
     prefer: str = "nixpkgs"
     forced: Mapping[str, Provider] = field(default_factory=dict)
+    overrides: Overrides = field(default_factory=Overrides)
+    native_versions: Mapping[str, str] = field(default_factory=dict)  # always-nixpkgs attrs outside the set
     allow_pre: bool = False
     notes: list[str] = field(default_factory=list)
     excluded: dict[str, list[Exclusion]] = field(default_factory=lambda: defaultdict(list))
@@ -99,6 +102,8 @@ class CandidateSource:
         for r in reqs:
             hashes |= r.hashes
         forced = self.forced.get(name)
+        if forced is None and name in self.overrides.always_nixpkgs():
+            forced = "nixpkgs"
         nix = None if hashes or forced in ("wheel", "sdist") else self._nix_candidate(name, extras)
         if forced == "nixpkgs" and nix is None:
             raise UsageError(f"--provider {name}=nixpkgs, but the nixpkgs snapshot has no package "
@@ -110,6 +115,14 @@ class CandidateSource:
             return
         page = self.page(name, required=nix is None)
         index_cands = self._index_candidates(name, extras, page, reqs, forced, hashes) if page else iter(())
+        if nix is None and self.prefer != "latest":
+            # Built from the index all the same (a forced provider, a --hash pin): nixpkgs' version first,
+            # the one the rest of the nixpkgs set was built and tested with.
+            skipped = self._nix_candidate(name, extras) if self.pyset is not None else None
+            if skipped is not None:
+                cands = list(index_cands)
+                cands.sort(key=lambda c: c.version != skipped.version)
+                index_cands = iter(cands)
         if nix is None or self.prefer != "latest":
             yield from index_cands
             return
@@ -122,6 +135,9 @@ class CandidateSource:
             return None
         pkg = self.pyset.by_pypi_name(name)
         if pkg is None:
+            if name in self.native_versions:  # e.g. gdal: the Python module is the native package's build
+                return Candidate(name=name, version=Version(self.native_versions[name]), provider="nixpkgs",
+                                 extras=extras, attr=name)
             return None
         try:
             version = Version(pkg.version)
@@ -262,6 +278,6 @@ class CandidateSource:
         """The PEP 518 build requirements of an sdist candidate (PEP 517's setuptools default if none)."""
         assert cand.metadata_files
         system = self.index.sdist_build_system(cand.metadata_files[0])  # type: ignore[arg-type]
-        if system is None or not system[0]:
-            return ("setuptools>=40.8.0",)
-        return system[0]
+        declared = system[0] if system is not None and system[0] else ("setuptools>=40.8.0",)
+        extra = self.overrides.applied(cand.name, cand.version).build_system
+        return tuple(dict.fromkeys((*declared, *extra)))

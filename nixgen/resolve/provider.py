@@ -120,7 +120,11 @@ class NixgenProvider(AbstractProvider[Req, Candidate, str]):
 
     def _from_metadata(self, cand: Candidate, meta: CoreMetadata, env: Mapping[str, str]) -> list[Req]:
         out: list[Req] = []
-        for req in meta.requires_dist:
+        applied = self.source.overrides.applied(cand.name, cand.version)
+        declared = [r for r in meta.requires_dist if canonicalize_name(r.name) not in applied.remove_dependencies]
+        if not cand.extras:
+            declared += [Requirement(text) for text in applied.dependencies]
+        for req in declared:
             if cand.extras:
                 # The extras candidate adds only what its extras bring; the base candidate has the rest.
                 if req.marker is None or not any(

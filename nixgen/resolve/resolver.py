@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ from resolvelib import BaseReporter, Resolver
 from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
 
 from nixgen.errors import ResolutionError
+from nixgen.overrides import Overrides
 from nixgen.resolve.candidates import CandidateSource, IndexLike
 from nixgen.resolve.explain import explain_conflict
 from nixgen.resolve.model import Artifact, Candidate, Pin, Provider, Relaxation, Req, Resolution
@@ -31,6 +33,8 @@ class ResolveOptions:
     providers: Mapping[str, Provider] = field(default_factory=dict)
     pre: bool = False
     max_rounds: int = 2000
+    overrides: Overrides = field(default_factory=Overrides)
+    native_versions: Mapping[str, str] = field(default_factory=dict)
 
 
 def _user_req(ur: UserRequirement, *, constraint: bool = False) -> Req:
@@ -61,6 +65,7 @@ def resolve(reqset: RequirementSet, index: IndexLike, pyset: PythonSet | None, t
     options = options or ResolveOptions()
     reqs, constraints = user_requirements(reqset, target)
     source = CandidateSource(index=index, pyset=pyset, target=target, prefer=options.prefer,
+                             overrides=options.overrides, native_versions=options.native_versions,
                              forced=dict(options.providers), allow_pre=options.pre or reqset.pre)
     index.prefetch({r.name for r in reqs})
     provider = NixgenProvider(source, constraints)
@@ -83,12 +88,21 @@ def _native(filename: str) -> bool:
     return any(t.abi != "none" or t.platform != "any" for t in tags)
 
 
-def _attr(cand: Candidate, pyset: PythonSet | None) -> str:
-    """The package-set attribute a pin lives at: nixpkgs' own, or the project's normalized name."""
+def _attr(cand: Candidate, pyset: PythonSet | None, *, runtime: bool) -> str:
+    """The package-set attribute a pin lives at: nixpkgs' own, or the project's normalized name.
+
+    A build-only pin that differs from nixpkgs' version gets an attribute of its own
+    (``cython_0_29_37``): replacing the set's ``cython`` would change, and so rebuild, every nixpkgs
+    package that builds with it.
+    """
     if cand.attr:
         return cand.attr
     nix = pyset.by_pypi_name(cand.name) if pyset is not None else None
-    return nix.attr if nix is not None else cand.name
+    if nix is None:
+        return cand.name
+    if not runtime:
+        return f"{nix.attr}_{re.sub(r'[^0-9A-Za-z]+', '_', str(cand.version))}"
+    return nix.attr
 
 
 def _nixpkgs_version(name: str, pyset: PythonSet | None) -> str | None:
@@ -135,7 +149,8 @@ def _to_resolution(mapping: Mapping[str, Candidate], roots: list[Req], provider:
     for name in sorted(base):
         cand = base[name]
         pins.append(Pin(
-            name=name, version=str(cand.version), provider=cand.provider, attr=_attr(cand, source.pyset),
+            name=name, version=str(cand.version), provider=cand.provider,
+            attr=_attr(cand, source.pyset, runtime=name in runtime),
             artifact=cand.artifact if not cand.from_nixpkgs else _nix_artifact(cand, source),
             dependencies=tuple(sorted(run_deps[name])),
             build_requires=tuple(sorted(build_deps[name])), extras=tuple(sorted(extras[name])),

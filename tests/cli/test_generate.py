@@ -2,36 +2,16 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from nixgen.nixpkgs.snapshot import Snapshot
+from tests.cli.conftest import nixgen
 from tests.nixcheck import assert_nix_parses
 from tests.nixeval import eval_flake
 
 ROOT = Path(__file__).resolve().parents[2]
 RODEO = ROOT / "examples" / "rodeo" / "requirements.txt"
-EXCLUDE_NEWER = "2026-11-01"
-
-
-def nixgen(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "nixgen", *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd, timeout=300)
-
-
-@pytest.fixture()
-def run(index_server: Any, tmp_path: Path) -> Any:
-    cache = tmp_path / "cache"
-
-    def _run(*args: str | Path) -> subprocess.CompletedProcess[str]:
-        return nixgen(*args, "--index-url", index_server.url, "--cache-dir", cache,
-                      "--exclude-newer", EXCLUDE_NEWER)
-
-    return _run
 
 
 def test_rodeo_takes_everything_nixpkgs_has_from_nixpkgs(run: Any, tmp_path: Path) -> None:
