@@ -159,12 +159,9 @@ def _read(path: Path) -> dict[str, Any]:
 
 def data_directory() -> Path:
     """The curated data: ``overrides/`` of a source checkout, else the copy installed with nixgen."""
-    checkout = Path(__file__).resolve().parents[1] / "overrides"
-    if checkout.is_dir():
-        return checkout
-    from importlib.resources import files
-
-    return Path(str(files("nixgen.overrides_data")))
+    here = Path(__file__).resolve().parent
+    checkout = here.parent / "overrides"
+    return checkout if checkout.is_dir() else here / "overrides_data"
 
 
 def load_overrides(knows_native: Any, user_files: Iterable[Path] = (), directory: Path | None = None) -> Overrides:
