@@ -72,6 +72,10 @@ def resolve_options(func: F) -> F:
         click.option("--overrides", "override_files", multiple=True,
                      type=click.Path(dir_okay=False, path_type=Path),
                      help="Your own override rules (TOML), applied before nixgen's curated ones."),
+        click.option("--strategy", type=click.Choice(["min-build", "latest"]), default="min-build",
+                     show_default=True,
+                     help="min-build: least estimated build time (wheels for nixpkgs packages that would "
+                          "rebuild); latest: newest versions, and say what they cost."),
         click.option("--tests", is_flag=True, help="Run the tests of packages built from the index (default: off)."),
         click.option("--quiet", "-q", is_flag=True, help="No progress and no summary table on stderr."),
     ]
@@ -124,7 +128,8 @@ def _options(kwargs: dict[str, Any]) -> Any:
     return Options(index_urls=urls, offline=kwargs["offline"], exclude_newer=kwargs["exclude_newer"],
                    cache_dir=kwargs["cache_dir"], prefer=kwargs["prefer"], providers=kwargs["providers"],
                    python=kwargs["python"], system=kwargs["system"], snapshot_dir=kwargs["snapshot_dir"],
-                   override_files=tuple(kwargs["override_files"]), tests=kwargs["tests"])
+                   override_files=tuple(kwargs["override_files"]), tests=kwargs["tests"],
+                   strategy=kwargs["strategy"])
 
 
 def _locked(path: Path, kwargs: dict[str, Any]) -> Any:
@@ -185,6 +190,36 @@ def lock(input_file: Path, output: Path | None, **kwargs: Any) -> None:
     locked = _locked(input_file, kwargs)
     _emit(write_pylock(locked), output)
     _summary(locked, plan_of(locked, kwargs["snapshot_dir"]), kwargs["quiet"])
+
+
+@cli.command()
+@click.argument("input_file", metavar="FILE", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output on stdout.")
+@resolve_options
+def report(input_file: Path, as_json: bool, **kwargs: Any) -> None:
+    """What comes from the binary cache, what is fetched or built, why, and the estimated build time."""
+    from nixgen.emit.report import print_summary, report_json
+    from nixgen.pipeline import plan_of
+
+    locked = _locked(input_file, {**kwargs, "quiet": kwargs["quiet"] or as_json})
+    plan = plan_of(locked, kwargs["snapshot_dir"])
+    if as_json:
+        click.echo(report_json(locked, plan), nl=False)
+    else:
+        print_summary(locked, plan, stdout=True)
+
+
+@cli.command("explain")
+@click.argument("name")
+@click.argument("input_file", metavar="FILE", type=click.Path(path_type=Path))
+@resolve_options
+def explain_command(name: str, input_file: Path, **kwargs: Any) -> None:
+    """Why NAME is in FILE's closure, which provider was chosen and why, and what it costs."""
+    from nixgen.emit.report import explain
+    from nixgen.pipeline import plan_of
+
+    locked = _locked(input_file, {**kwargs, "quiet": True})
+    click.echo(explain(locked, plan_of(locked, kwargs["snapshot_dir"]), name))
 
 
 @cli.group()

@@ -23,7 +23,7 @@ from packaging.version import Version
 from nixgen.errors import OverrideError
 
 _LIST_FIELDS = ("native-build-inputs", "build-inputs", "build-system", "dependencies",
-                "remove-dependencies", "imports")
+                "remove-dependencies", "imports", "nixpkgs-inputs")
 _FIELDS = frozenset((*_LIST_FIELDS, "versions", "env", "tests", "always-nixpkgs", "note"))
 
 
@@ -39,6 +39,7 @@ class Rule:
     dependencies: tuple[str, ...] = ()
     remove_dependencies: tuple[str, ...] = ()
     imports: tuple[str, ...] = ()
+    nixpkgs_inputs: tuple[str, ...] = ()  # Python packages nixpkgs builds this with that its metadata omits
     env: tuple[tuple[str, str], ...] = ()
     tests: bool | None = None
     always_nixpkgs: bool = False
@@ -58,6 +59,7 @@ class Applied:
     dependencies: tuple[str, ...] = ()
     remove_dependencies: frozenset[str] = frozenset()
     imports: tuple[str, ...] = ()
+    nixpkgs_inputs: tuple[str, ...] = ()
     env: tuple[tuple[str, str], ...] = ()
     tests: bool | None = None
     always_nixpkgs: bool = False
@@ -83,7 +85,8 @@ def _merge(rules: Iterable[Rule]) -> Applied:
         native_build_inputs=union("native_build_inputs"), build_inputs=union("build_inputs"),
         build_system=union("build_system"), dependencies=union("dependencies"),
         remove_dependencies=frozenset(canonicalize_name(n) for n in union("remove_dependencies")),
-        imports=union("imports"), env=tuple(sorted(env.items())), tests=tests,
+        imports=union("imports"), nixpkgs_inputs=tuple(canonicalize_name(n) for n in union("nixpkgs_inputs")),
+        env=tuple(sorted(env.items())), tests=tests,
         always_nixpkgs=any(r.always_nixpkgs for r in rules), sources=tuple(r.where for r in rules),
     )
 
@@ -211,7 +214,7 @@ def describe(name: str, overrides: Overrides, version: str | None = None) -> str
             continue
         lines.append(f"  {r.where}: versions {r.versions or 'all'}")
         for key in ("native_build_inputs", "build_inputs", "build_system", "dependencies",
-                    "remove_dependencies", "imports"):
+                    "remove_dependencies", "imports", "nixpkgs_inputs"):
             value = getattr(r, key)
             if value:
                 lines.append(f"    {key.replace('_', '-')}: {', '.join(value)}")

@@ -12,11 +12,12 @@ from datetime import datetime
 from pathlib import Path
 
 from nixgen.emit.flake import NixpkgsPin, render_flake
-from nixgen.errors import UsageError
+from nixgen.errors import NixgenError, UsageError
 from nixgen.inputs.model import RequirementSet
 from nixgen.nixpkgs.snapshot import PythonSet, Snapshot
-from nixgen.overrides import load_overrides
+from nixgen.overrides import Overrides, load_overrides
 from nixgen.plan import Plan, make_plan
+from nixgen.plan.status import predict
 from nixgen.resolve import Resolution, ResolveOptions, Target, resolve
 from nixgen.resolve.model import Provider
 
@@ -36,6 +37,7 @@ class Options:
     snapshot_dir: Path | None = None
     override_files: tuple[Path, ...] = ()
     tests: bool = False
+    strategy: str = "min-build"  # "min-build": least estimated build time; "latest": newest versions
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,8 @@ class Locked:
     forced: frozenset[str] = frozenset()
     tests: bool = False
     override_files: tuple[str, ...] = ()
+    traded: frozenset[str] = frozenset()  # nixpkgs packages min-build took as wheels instead of rebuilding
+    strategy_notes: tuple[str, ...] = ()
 
 
 def nixpkgs_pin(snapshot: Snapshot) -> NixpkgsPin:
@@ -98,21 +102,72 @@ def lock_requirements(reqset: RequirementSet, options: Options,
         if reqset.index_url:
             urls.append(reqset.index_url)
         urls.extend(reqset.extra_index_urls)
+    prefer = "latest" if options.strategy == "latest" else options.prefer
     with Index(urls or None, cache_dir=options.cache_dir, offline=options.offline,
                exclude_newer=options.exclude_newer, on_fetch=on_fetch) as index:
-        resolution = resolve(reqset, index, pyset, target,
-                             ResolveOptions(prefer=options.prefer, providers=dict(options.providers),
-                                            overrides=overrides, native_versions=native_versions))
+
+        def resolve_with(providers: Mapping[str, Provider]) -> Resolution:
+            return resolve(reqset, index, pyset, target,
+                           ResolveOptions(prefer=prefer, providers=dict(providers), overrides=overrides,
+                                          native_versions=native_versions))
+
+        resolution = resolve_with(options.providers)
+        traded: frozenset[str] = frozenset()
+        notes: list[str] = []
+        if options.strategy == "min-build":
+            resolution, traded, notes = min_build(resolution, resolve_with, options.providers, overrides)
+        else:
+            total = predict(make_plan(resolution, frozenset(options.providers), overrides)).total_minutes
+            notes.append(f"strategy latest: about {total:g} estimated build minutes")
     return Locked(resolution=resolution, nixpkgs=nixpkgs_pin(snapshot), sources=reqset.sources,
                   exclude_newer=options.exclude_newer, forced=frozenset(options.providers), tests=options.tests,
-                  override_files=tuple(str(p) for p in options.override_files))
+                  override_files=tuple(str(p) for p in options.override_files), traded=traded,
+                  strategy_notes=tuple(notes))
+
+
+def min_build(resolution: Resolution, resolve_with: Callable[[Mapping[str, Provider]], Resolution],
+              providers: Mapping[str, Provider], overrides: Overrides) -> tuple[Resolution, frozenset[str], list[str]]:
+    """Among valid resolutions, move toward the one with the least estimated build time.
+
+    A nixpkgs package that would rebuild (something in its closure is replaced) is tried as a wheel instead,
+    the most expensive first, and kept that way when the estimated total goes down. Then the user is told
+    which replaced packages cost rebuilds and what pinning them to nixpkgs' version would save.
+    """
+    forced = frozenset(providers)
+    best = predict(make_plan(resolution, forced, overrides))
+    keep = overrides.always_nixpkgs() | forced
+    traded: set[str] = set()
+    notes: list[str] = []
+    for status in sorted((s for s in best.statuses if s.state == "rebuild" and s.name not in keep),
+                         key=lambda s: (-s.minutes, s.name)):
+        trial: dict[str, Provider] = {**providers, **{n: "wheel" for n in traded}, status.name: "wheel"}
+        try:
+            alternative = resolve_with(trial)
+        except NixgenError:
+            continue
+        predicted = predict(make_plan(alternative, forced, overrides))
+        if predicted.total_minutes < best.total_minutes:
+            notes.append(f"min-build: {status.name} as a wheel instead of a rebuild of nixpkgs' build "
+                         f"(~{best.total_minutes - predicted.total_minutes:g} min less)")
+            resolution, best = alternative, predicted
+            traded.add(status.name)
+    plan = make_plan(resolution, forced, overrides)
+    for p in plan.packages:
+        if not p.replaces:
+            continue
+        saving = sum(s.minutes for s in best.statuses if s.state == "rebuild" and s.cause
+                     and s.cause[-1].startswith(f"{p.name} "))
+        if saving:
+            notes.append(f"alternative: a requirement set that allows {p.name}=={p.nixpkgs_version} (nixpkgs' "
+                         f"version) would save ~{saving:g} min of rebuilds")
+    return resolution, frozenset(traded), notes
 
 
 def plan_of(locked: Locked, snapshot_dir: Path | None = None) -> Plan:
     """The plan for a locked resolution, with the overrides that apply now (curated + the lock's files)."""
     snapshot = Snapshot.load(snapshot_dir)
     overrides = load_overrides(snapshot.knows_toplevel, [Path(p) for p in locked.override_files])
-    return make_plan(locked.resolution, locked.forced, overrides, locked.tests)
+    return make_plan(locked.resolution, locked.forced, overrides, locked.tests, locked.traded)
 
 
 def header_lines(locked: Locked) -> list[str]:
@@ -121,6 +176,7 @@ def header_lines(locked: Locked) -> list[str]:
         lines.append(f"exclude-newer: {locked.exclude_newer.isoformat()}")
     for rel in locked.resolution.relaxations:
         lines.append(f"relaxed (as nixpkgs has it): {rel.describe()}")
+    lines.extend(locked.strategy_notes)
     return lines
 
 

@@ -28,6 +28,8 @@ def _pin_tool(pin: Pin) -> dict[str, Any]:
     tool: dict[str, Any] = {"provider": pin.provider, "attr": pin.attr}
     if pin.nixpkgs_version is not None:
         tool["nixpkgs-version"] = pin.nixpkgs_version
+    if pin.replaces:
+        tool["replaces"] = True
     tool.update({
         "requested": pin.requested,
         "runtime": pin.runtime,
@@ -59,9 +61,9 @@ def write_pylock(locked: Locked) -> str:
         art = pin.artifact
         wheels = sdist = None
         if art.filename.endswith(".whl"):
-            wheels = [PackageWheel(name=art.filename, url=art.url, hashes={"sha256": art.sha256})]
+            wheels = [PackageWheel(name=art.filename, url=art.url, size=art.size, hashes={"sha256": art.sha256})]
         else:
-            sdist = PackageSdist(name=art.filename, url=art.url, hashes={"sha256": art.sha256})
+            sdist = PackageSdist(name=art.filename, url=art.url, size=art.size, hashes={"sha256": art.sha256})
         packages.append(Package(
             name=canonicalize_name(pin.name), version=Version(pin.version),
             dependencies=[{"name": d} for d in pin.dependencies] or None,
@@ -75,6 +77,8 @@ def write_pylock(locked: Locked) -> str:
         "roots": list(res.roots),
         "forced": sorted(locked.forced),
         "tests": locked.tests,
+        "traded": sorted(locked.traded),
+        "strategy-notes": list(locked.strategy_notes),
         "override-files": list(locked.override_files),
     }
     if locked.exclude_newer is not None:

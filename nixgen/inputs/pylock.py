@@ -23,7 +23,7 @@ def _pin(name: str, version: str, tool: dict[str, Any], artifact: Artifact | Non
         dependencies=tuple(tool["dependencies"]), build_requires=tuple(tool["build-requires"]),
         extras=tuple(tool["extras"]), requested=bool(tool["requested"]), runtime=bool(tool["runtime"]),
         metadata_source=tool["metadata-source"], native_code=bool(tool["native-code"]),
-        nixpkgs_version=tool.get("nixpkgs-version"),
+        nixpkgs_version=tool.get("nixpkgs-version"), replaces=bool(tool.get("replaces", False)),
     )
 
 
@@ -51,9 +51,9 @@ def read_pylock(path: Path) -> Locked:
             art = None
             if pkg.wheels:
                 w = pkg.wheels[0]
-                art = Artifact(w.name or "", w.url or "", w.hashes["sha256"])
+                art = Artifact(w.name or "", w.url or "", w.hashes["sha256"], w.size)
             elif pkg.sdist is not None:
-                art = Artifact(pkg.sdist.name or "", pkg.sdist.url or "", pkg.sdist.hashes["sha256"])
+                art = Artifact(pkg.sdist.name or "", pkg.sdist.url or "", pkg.sdist.hashes["sha256"], pkg.sdist.size)
             pins.append(_pin(pkg.name, str(pkg.version), tool, art))
         for extra in top.get("nixpkgs-only", []):
             pins.append(_pin(extra["name"], extra["version"], extra, None))
@@ -74,6 +74,8 @@ def read_pylock(path: Path) -> Locked:
             exclude_newer=datetime.fromisoformat(exclude) if exclude else None,
             forced=frozenset(top.get("forced", [])),
             tests=bool(top.get("tests", False)),
+            traded=frozenset(top.get("traded", [])),
+            strategy_notes=tuple(top.get("strategy-notes", [])),
             override_files=tuple(top.get("override-files", [])),
         )
     except (KeyError, TypeError, ValueError) as err:

@@ -32,6 +32,9 @@ class PlannedPackage:
     imports: tuple[str, ...] = ()
     do_check: bool = False
     overrides: tuple[str, ...] = ()  # which override rules applied (file and rule)
+    nixpkgs_version: str | None = None
+    replaces: bool = False
+    nixpkgs_inputs: tuple[str, ...] = ()  # attrs nixpkgs builds this with beyond its metadata's edges
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,11 @@ from nixgen.plan.model import Plan, PlannedPackage
 from nixgen.resolve.model import Pin, Resolution
 
 
-def _reason(pin: Pin, forced: bool) -> str:
+def _reason(pin: Pin, forced: bool, traded: bool = False) -> str:
     if forced:
         return f"--provider {pin.name}={pin.provider}"
+    if traded:
+        return "min-build: a wheel instead of rebuilding nixpkgs' build"
     if pin.provider == "nixpkgs":
         return "in nixpkgs at a fitting version (binary cache)"
     where = (f"nixpkgs has {pin.nixpkgs_version}, the resolution needs {pin.version}"
@@ -19,7 +21,7 @@ def _reason(pin: Pin, forced: bool) -> str:
 
 
 def _planned(p: Pin, attrs: dict[str, str], forced: frozenset[str], overrides: Overrides,
-             tests: bool) -> PlannedPackage:
+             tests: bool, traded: frozenset[str]) -> PlannedPackage:
     applied = overrides.applied(p.name, p.version)
     built = p.provider != "nixpkgs"
     sdist = p.provider == "sdist"
@@ -31,22 +33,24 @@ def _planned(p: Pin, attrs: dict[str, str], forced: frozenset[str], overrides: O
         dependencies=tuple(sorted({attrs[d] for d in p.dependencies if d in attrs})),
         build_system=tuple(sorted({attrs[d] for d in p.build_requires if d in attrs})),
         native_code=p.native_code, runtime=p.runtime, requested=p.requested,
-        reason=_reason(p, p.name in forced),
+        reason=_reason(p, p.name in forced, p.name in traded),
         native_build_inputs=applied.native_build_inputs if sdist else (),
         build_inputs=applied.build_inputs if sdist or p.native_code else (),
         env=applied.env if sdist else (),
         imports=applied.imports if built else (),
         do_check=do_check,
         overrides=applied.sources if built else (),
+        nixpkgs_version=p.nixpkgs_version, replaces=p.replaces,
+        nixpkgs_inputs=tuple(sorted({attrs[n] for n in applied.nixpkgs_inputs if n in attrs})),
     )
 
 
 def make_plan(resolution: Resolution, forced: frozenset[str] = frozenset(), overrides: Overrides | None = None,
-              tests: bool = False) -> Plan:
+              tests: bool = False, traded: frozenset[str] = frozenset()) -> Plan:
     """One planned package per pin, with edges as package-set attributes and the overrides that apply."""
     attrs = {p.name: p.attr for p in resolution.pins}
     rules = overrides or Overrides()
-    packages = tuple(_planned(p, attrs, forced, rules, tests) for p in resolution.pins)
+    packages = tuple(_planned(p, attrs, forced, rules, tests, traded) for p in resolution.pins)
     return Plan(interpreter=resolution.interpreter, python_version=resolution.python_version,
                 system=resolution.system, packages=tuple(sorted(packages, key=lambda p: p.attr)),
                 relaxations=resolution.relaxations, notes=resolution.notes)

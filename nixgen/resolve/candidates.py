@@ -109,7 +109,7 @@ class CandidateSource:
             raise UsageError(f"--provider {name}=nixpkgs, but the nixpkgs snapshot has no package "
                              f"installing {name} for {self.target.packages_attr}",
                              hint="drop the --provider option or choose wheel or sdist")
-        if nix is not None and self.prefer != "latest":
+        if nix is not None and (self.prefer != "latest" or forced == "nixpkgs"):
             yield nix
         if forced == "nixpkgs":
             return
@@ -224,7 +224,7 @@ class CandidateSource:
                 continue
             yield Candidate(
                 name=name, version=version, provider=provider, extras=extras,
-                artifact=Artifact(chosen.filename, chosen.url, chosen.sha256),
+                artifact=Artifact(chosen.filename, chosen.url, chosen.sha256, chosen.size),
                 metadata_files=(chosen,),
             )
 
@@ -241,7 +241,7 @@ class CandidateSource:
             provider = "wheel"
         assert dist.sha256 is not None
         return Candidate(name=name, version=Version(meta.version), provider=provider, extras=extras,
-                         artifact=Artifact(dist.filename, dist.url, dist.sha256),
+                         artifact=Artifact(dist.filename, dist.url, dist.sha256, dist.size),
                          metadata_files=(dist,), direct_url=url)
 
     # -- metadata -------------------------------------------------------------------------------------

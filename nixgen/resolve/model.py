@@ -19,6 +19,7 @@ class Artifact:
     filename: str
     url: str
     sha256: str
+    size: int | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -115,6 +116,7 @@ class Pin:
     metadata_source: str
     native_code: bool = False
     nixpkgs_version: str | None = None  # the version nixpkgs has, when it has the project at all
+    replaces: bool = False  # built here in place of the attribute nixpkgs has (so its dependents change)
 
 
 @dataclass(frozen=True)

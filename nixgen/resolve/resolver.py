@@ -114,7 +114,7 @@ def _nix_artifact(cand: Candidate, source: CandidateSource) -> Artifact | None:
     """For a nixpkgs pin, the index file of the same version (what a lock's other readers would install)."""
     for f in source.nix_metadata_files(cand):
         if f.sha256 and (f.kind == "sdist" or any(t in source.target.tag_priority for t in f.tags)):
-            return Artifact(f.filename, f.url, f.sha256)
+            return Artifact(f.filename, f.url, f.sha256, f.size)
     return None
 
 
@@ -159,6 +159,9 @@ def _to_resolution(mapping: Mapping[str, Candidate], roots: list[Req], provider:
             native_code=(cand.provider == "wheel" and cand.artifact is not None
                          and _native(cand.artifact.filename)),
             nixpkgs_version=_nixpkgs_version(name, source.pyset),
+            replaces=(not cand.from_nixpkgs and source.pyset is not None
+                      and (nix := source.pyset.by_pypi_name(name)) is not None
+                      and nix.attr == _attr(cand, source.pyset, runtime=name in runtime)),
         ))
     return Resolution(interpreter=target.interpreter, python_version=target.python_version,
                       system=target.system, roots=tuple(sorted(requested)), pins=tuple(pins),

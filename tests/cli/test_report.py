@@ -1,0 +1,72 @@
+"""Cache-hit prediction, build-time estimates and min-build plans, through `nixgen report` and `explain`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from nixgen.nixpkgs.snapshot import Snapshot
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = Path(__file__).parent / "data"
+
+
+def report(run: Any, *args: Any) -> dict[str, Any]:
+    proc = run("report", *args, "--json")
+    assert proc.returncode == 0, proc.stderr
+    return dict(json.loads(proc.stdout))
+
+
+def test_rodeo_is_all_binary_cache_and_no_build_minutes(run: Any) -> None:
+    data = report(run, ROOT / "examples/rodeo/requirements.txt")
+    assert data["totals"]["estimated-minutes"] == 0
+    assert data["totals"]["rebuild"] == 0 and data["totals"]["build"] == 0
+    pyset = Snapshot.load().python_set()
+    for pkg in data["packages"]:
+        if pkg["provider"] == "nixpkgs":
+            assert pkg["status"] == "cached", pkg
+            assert pyset.by_pypi_name(pkg["name"]).version == pkg["version"]  # type: ignore[union-attr]
+        else:  # what nixpkgs does not have comes as a wheel: fetched, never compiled
+            assert pkg["nixpkgs-version"] is None and pkg["status"] == "fetch", pkg
+    assert {"cartopy", "tensorflow", "docrep"} <= {p["name"] for p in data["packages"] if p["status"] == "cached"}
+
+
+def test_a_newer_numpy_names_the_rebuilds_their_cause_and_the_trade(run: Any) -> None:
+    data = report(run, DATA / "gdal-newer-numpy.txt")
+    pkgs = {p["name"]: p for p in data["packages"]}
+    assert pkgs["numpy"]["provider"] == "wheel" and pkgs["numpy"]["nixpkgs-version"] == "2.4.2"
+    gdal = pkgs["gdal"]
+    assert gdal["status"] == "rebuild"
+    assert gdal["cause"] == [f"numpy 2.4.2 → {pkgs['numpy']['version']}"]
+    assert gdal["estimated-minutes"] == 40 and "40 minutes" in gdal["estimate-source"]
+    # min-build takes shapely as a wheel rather than rebuilding nixpkgs' shapely against the new numpy,
+    # and says so; the pin that costs the gdal rebuild is named with what relaxing it would save.
+    assert pkgs["shapely"]["provider"] == "wheel" and pkgs["shapely"]["reason"].startswith("min-build")
+    notes = " ".join(data["strategy-notes"])
+    assert "shapely as a wheel instead of a rebuild" in notes
+    assert "numpy==2.4.2 (nixpkgs' version) would save ~40 min" in notes
+    assert data["totals"]["estimated-minutes"] == 40
+
+
+def test_min_build_beats_latest_when_both_are_valid(run: Any) -> None:
+    latest = report(run, DATA / "gdal-numpy.txt", "--strategy", "latest")
+    least = report(run, DATA / "gdal-numpy.txt")
+    assert latest["totals"]["estimated-minutes"] >= 40
+    assert {p["name"]: p["status"] for p in latest["packages"]}["gdal"] == "rebuild"
+    assert least["totals"]["estimated-minutes"] == 0
+    assert all(p["status"] == "cached" for p in least["packages"])
+    assert any("estimated build minutes" in n for n in latest["strategy-notes"])
+
+
+def test_table_and_explain(run: Any) -> None:
+    table = run("report", DATA / "gdal-newer-numpy.txt")
+    assert table.returncode == 0, table.stderr
+    assert "rebuilds because numpy 2.4.2 →" in table.stdout
+    assert "about 40 estimated build minutes" in table.stdout
+    why = run("explain", "numpy", ROOT / "examples/rodeo/requirements.txt")
+    assert why.returncode == 0, why.stderr
+    assert "why it is here: " in why.stdout and " → numpy" in why.stdout
+    assert "provider: nixpkgs" in why.stdout and "status: cached" in why.stdout
+    missing = run("explain", "left-pad", ROOT / "examples/rodeo/requirements.txt")
+    assert "left-pad is not in this resolution" in missing.stdout
