@@ -209,6 +209,25 @@ def report(input_file: Path, as_json: bool, **kwargs: Any) -> None:
         print_summary(locked, plan, stdout=True)
 
 
+@cli.command("verify")
+@click.argument("input_file", metavar="FILE", type=click.Path(path_type=Path))
+@click.option("--substituter", required=True, metavar="URL", help="A Nix binary cache (HTTP) to ask.")
+@resolve_options
+def verify_command(input_file: Path, substituter: str, **kwargs: Any) -> None:
+    """Compare the predicted cache hits with what the binary cache at URL actually holds."""
+    from nixgen.nixpkgs.snapshot import Snapshot
+    from nixgen.pipeline import choose_target, plan_of
+    from nixgen.verify import render_checks, verify
+
+    locked = _locked(input_file, {**kwargs, "quiet": True})
+    plan = plan_of(locked, kwargs["snapshot_dir"])
+    _target, pyset = choose_target(Snapshot.load(kwargs["snapshot_dir"]), kwargs["python"], kwargs["system"])
+    checks = verify(plan, pyset, substituter)
+    click.echo(render_checks(checks))
+    if not all(c.agrees for c in checks):
+        sys.exit(1)
+
+
 @cli.command("explain")
 @click.argument("name")
 @click.argument("input_file", metavar="FILE", type=click.Path(path_type=Path))
