@@ -228,6 +228,109 @@ def verify_command(input_file: Path, substituter: str, **kwargs: Any) -> None:
         sys.exit(1)
 
 
+@cli.command("rodeo")
+@click.argument("matrix_file", metavar="MATRIX", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--jobs", "-j", type=int, default=2, show_default=True, help="Cells run at once.")
+@click.option("--timeout", "cell_timeout", type=float, default=600, show_default=True,
+              help="Seconds one cell may take.")
+@click.option("--build", is_flag=True, help="Also nix build each cell and run its import checks (needs Nix).")
+@click.option("--only", "only", multiple=True, metavar="SET/PYTHON/SYSTEM", help="Run only these cells.")
+@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path),
+              help="Where cells keep their files (default: a temporary directory).")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="Results as JSON.")
+@click.option("--markdown", "md_out", type=click.Path(dir_okay=False, path_type=Path), help="Results as Markdown.")
+@click.option("--html", "html_out", type=click.Path(dir_okay=False, path_type=Path), help="Results as HTML.")
+@click.option("--github-actions", "gha_out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write a GitHub Actions workflow running the matrix as a CI matrix, and run nothing.")
+@click.option("--index-url", "-i", "index_url", metavar="URL")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--exclude-newer", metavar="DATE")
+@click.option("--offline", is_flag=True)
+def rodeo(matrix_file: Path, jobs: int, cell_timeout: float, build: bool, only: tuple[str, ...],
+          workdir: Path | None, json_out: Path | None, md_out: Path | None, html_out: Path | None,
+          gha_out: Path | None, index_url: str | None, cache_dir: Path | None, exclude_newer: str | None,
+          offline: bool) -> None:
+    """Run a matrix of package sets x Pythons x systems and report each cell's outcome."""
+    import json
+    import tempfile
+
+    from nixgen.emit.rodeo import render_html, render_markdown, render_workflow
+    from nixgen.fsutil import write_atomic
+    from nixgen.rodeo import Matrix, read_matrix, results_json, run_matrix
+
+    matrix = read_matrix(matrix_file)
+    if only:
+        wanted = set(only)
+        matrix = Matrix(matrix.name, tuple(c for c in matrix.cells if f"{c.set}/{c.python}/{c.system}" in wanted))
+        if not matrix.cells:
+            raise UsageError(f"--only matches no cell of {matrix_file}", hint="cells are SET/PYTHON/SYSTEM")
+    if gha_out is not None:
+        write_atomic(gha_out, render_workflow(matrix, str(matrix_file)))
+        click.echo(f"wrote {gha_out}: {len(matrix.cells)} jobs and a report job", err=True)
+        return
+    common = [a for k, v in (("--index-url", index_url), ("--cache-dir", cache_dir),
+                             ("--exclude-newer", exclude_newer)) if v is not None for a in (k, str(v))]
+    if offline:
+        common.append("--offline")
+
+    def show(result: Any) -> None:
+        where = f" at {result.failed_stage}: {result.error.splitlines()[0] if result.error else ''}" \
+            if result.failed_stage else ""
+        click.echo(f"{result.set} py{result.python} {result.system}: {result.status}{where} "
+                   f"({result.seconds:g} s)", err=True)
+
+    with tempfile.TemporaryDirectory(prefix="nixgen-rodeo-") as tmp:
+        results, complete = run_matrix(matrix, workdir or Path(tmp), common, jobs=jobs, timeout=cell_timeout,
+                                       build=build, on_result=show)
+    text = results_json(matrix, results, complete)
+    data = json.loads(text)
+    if json_out is not None:
+        write_atomic(json_out, text)
+    if md_out is not None:
+        write_atomic(md_out, render_markdown(data))
+    if html_out is not None:
+        write_atomic(html_out, render_html(data))
+    if json_out is None and md_out is None and html_out is None:
+        click.echo(render_markdown(data), nl=False)
+    if not complete:
+        sys.exit(130)
+
+
+@cli.command("rodeo-merge")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--markdown", "md_out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--html", "html_out", type=click.Path(dir_okay=False, path_type=Path))
+def rodeo_merge(files: tuple[Path, ...], json_out: Path | None, md_out: Path | None, html_out: Path | None) -> None:
+    """Merge the JSON results of single cells (e.g. CI jobs' artifacts) into one report."""
+    import json
+
+    from nixgen.emit.rodeo import render_html, render_markdown
+    from nixgen.fsutil import write_atomic
+
+    cells: list[Any] = []
+    name = "rodeo"
+    for path in files:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            cells.extend(data["cells"])
+            name = data.get("matrix", name)
+        except (OSError, ValueError, KeyError) as err:
+            raise UsageError(f"{path} is not a rodeo result file: {err}") from None
+    cells.sort(key=lambda c: (c["set"], c["python"], c["system"]))
+    merged = {"matrix": name, "complete": True, "stages": ["resolved", "generated", "built", "imports ok"],
+              "cells": cells}
+    text = json.dumps(merged, indent=2, sort_keys=True) + "\n"
+    if json_out is not None:
+        write_atomic(json_out, text)
+    if md_out is not None:
+        write_atomic(md_out, render_markdown(merged))
+    if html_out is not None:
+        write_atomic(html_out, render_html(merged))
+    if json_out is None and md_out is None and html_out is None:
+        click.echo(render_markdown(merged), nl=False)
+
+
 @cli.command("explain")
 @click.argument("name")
 @click.argument("input_file", metavar="FILE", type=click.Path(path_type=Path))

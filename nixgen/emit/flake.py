@@ -22,11 +22,12 @@ class NixpkgsPin:
     note: str
 
 
-@lru_cache(maxsize=1)
-def _environment() -> jinja2.Environment:
+@lru_cache(maxsize=2)
+def _environment(html: bool = False) -> jinja2.Environment:
+    """The template environment: Nix and YAML text (values escaped by filters), or HTML (autoescaped)."""
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("nixgen.emit", "templates"),
-        autoescape=False,
+        autoescape=html,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
