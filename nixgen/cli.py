@@ -66,7 +66,9 @@ def resolve_options(func: F) -> F:
         click.option("--provider", "providers", multiple=True, callback=_providers, metavar="NAME=PROVIDER",
                      help="Force a provider for one package: nixpkgs, wheel or sdist."),
         click.option("--python", "python", metavar="X.Y", help="nixpkgs interpreter (default: python3)."),
-        click.option("--system", default="x86_64-linux", show_default=True, help="Nix system to resolve for."),
+        click.option("--system", "systems", multiple=True, metavar="SYSTEM",
+                     help="Nix system to resolve for; repeat for several (default: x86_64-linux). "
+                          "Each resolves on its own; the flake has packages and shells for each that resolved."),
         click.option("--snapshot", "snapshot_dir", type=click.Path(file_okay=False, path_type=Path),
                      help="A nixpkgs snapshot directory (default: the embedded one)."),
         click.option("--overrides", "override_files", multiple=True,
@@ -127,7 +129,8 @@ def _options(kwargs: dict[str, Any]) -> Any:
         urls = (default_index_url(), *urls)
     return Options(index_urls=urls, offline=kwargs["offline"], exclude_newer=kwargs["exclude_newer"],
                    cache_dir=kwargs["cache_dir"], prefer=kwargs["prefer"], providers=kwargs["providers"],
-                   python=kwargs["python"], system=kwargs["system"], snapshot_dir=kwargs["snapshot_dir"],
+                   python=kwargs["python"], systems=tuple(kwargs["systems"]) or ("x86_64-linux",),
+                   snapshot_dir=kwargs["snapshot_dir"],
                    override_files=tuple(kwargs["override_files"]), tests=kwargs["tests"],
                    strategy=kwargs["strategy"])
 
@@ -221,7 +224,7 @@ def verify_command(input_file: Path, substituter: str, **kwargs: Any) -> None:
 
     locked = _locked(input_file, {**kwargs, "quiet": True})
     plan = plan_of(locked, kwargs["snapshot_dir"])
-    _target, pyset = choose_target(Snapshot.load(kwargs["snapshot_dir"]), kwargs["python"], kwargs["system"])
+    _target, pyset = choose_target(Snapshot.load(kwargs["snapshot_dir"]), kwargs["python"], plan.system)
     checks = verify(plan, pyset, substituter)
     click.echo(render_checks(checks))
     if not all(c.agrees for c in checks):

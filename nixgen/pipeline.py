@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 from nixgen.emit.flake import NixpkgsPin, render_flake
-from nixgen.errors import NixgenError, UsageError
+from nixgen.errors import NixgenError, ResolutionError, UsageError
 from nixgen.inputs.model import RequirementSet
 from nixgen.nixpkgs.snapshot import PythonSet, Snapshot
 from nixgen.overrides import Overrides, load_overrides
@@ -33,7 +33,7 @@ class Options:
     prefer: str = "nixpkgs"
     providers: Mapping[str, Provider] = field(default_factory=dict)
     python: str | None = None
-    system: str = "x86_64-linux"
+    systems: tuple[str, ...] = ("x86_64-linux",)
     snapshot_dir: Path | None = None
     override_files: tuple[Path, ...] = ()
     tests: bool = False
@@ -42,9 +42,9 @@ class Options:
 
 @dataclass(frozen=True)
 class Locked:
-    """A resolution with the snapshot pin and provenance it was made with."""
+    """Resolutions (one per Nix system that resolved) with the snapshot pin and provenance."""
 
-    resolution: Resolution
+    resolutions: tuple[Resolution, ...]
     nixpkgs: NixpkgsPin
     sources: tuple[str, ...]
     exclude_newer: datetime | None = None
@@ -53,6 +53,12 @@ class Locked:
     override_files: tuple[str, ...] = ()
     traded: frozenset[str] = frozenset()  # nixpkgs packages min-build took as wheels instead of rebuilding
     strategy_notes: tuple[str, ...] = ()
+    failures: tuple[tuple[str, str], ...] = ()  # (system, why) for systems that could not resolve
+
+    @property
+    def resolution(self) -> Resolution:
+        """The first system's resolution (what single-target reports show)."""
+        return self.resolutions[0]
 
 
 def nixpkgs_pin(snapshot: Snapshot) -> NixpkgsPin:
@@ -89,7 +95,7 @@ def lock_requirements(reqset: RequirementSet, options: Options,
     from nixgen.pypi import Index  # network stack loads only when something is resolved
 
     snapshot = Snapshot.load(options.snapshot_dir)
-    target, pyset = choose_target(snapshot, options.python, options.system)
+    _first, pyset = choose_target(snapshot, options.python, options.systems[0])
     overrides = load_overrides(snapshot.knows_toplevel, options.override_files)
     native_versions = {}
     for name in sorted(overrides.always_nixpkgs()):
@@ -106,23 +112,41 @@ def lock_requirements(reqset: RequirementSet, options: Options,
     with Index(urls or None, cache_dir=options.cache_dir, offline=options.offline,
                exclude_newer=options.exclude_newer, on_fetch=on_fetch) as index:
 
-        def resolve_with(providers: Mapping[str, Provider]) -> Resolution:
-            return resolve(reqset, index, pyset, target,
-                           ResolveOptions(prefer=prefer, providers=dict(providers), overrides=overrides,
-                                          native_versions=native_versions))
-
-        resolution = resolve_with(options.providers)
-        traded: frozenset[str] = frozenset()
+        resolutions: list[Resolution] = []
+        failures: list[tuple[str, str]] = []
+        traded: set[str] = set()
         notes: list[str] = []
-        if options.strategy == "min-build":
-            resolution, traded, notes = min_build(resolution, resolve_with, options.providers, overrides)
-        else:
-            total = predict(make_plan(resolution, frozenset(options.providers), overrides)).total_minutes
-            notes.append(f"strategy latest: about {total:g} estimated build minutes")
-    return Locked(resolution=resolution, nixpkgs=nixpkgs_pin(snapshot), sources=reqset.sources,
+        for system in dict.fromkeys(options.systems):
+            target, _pyset = choose_target(snapshot, options.python, system)
+            where = f" ({system})" if len(options.systems) > 1 else ""
+
+            def resolve_with(providers: Mapping[str, Provider], target: Target = target) -> Resolution:
+                return resolve(reqset, index, pyset, target,
+                               ResolveOptions(prefer=prefer, providers=dict(providers), overrides=overrides,
+                                              native_versions=native_versions))
+
+            try:
+                resolution = resolve_with(options.providers)
+            except ResolutionError as err:
+                if len(options.systems) == 1:
+                    raise
+                failures.append((system, err.message))
+                continue
+            if options.strategy == "min-build":
+                resolution, system_traded, system_notes = min_build(resolution, resolve_with, options.providers,
+                                                                    overrides)
+                traded |= system_traded
+                notes += [n + where for n in system_notes]
+            else:
+                total = predict(make_plan(resolution, frozenset(options.providers), overrides)).total_minutes
+                notes.append(f"strategy latest: about {total:g} estimated build minutes{where}")
+            resolutions.append(resolution)
+    if not resolutions:
+        raise ResolutionError("no system could be resolved:\n" + "\n".join(f"{s}: {m}" for s, m in failures))
+    return Locked(resolutions=tuple(resolutions), nixpkgs=nixpkgs_pin(snapshot), sources=reqset.sources,
                   exclude_newer=options.exclude_newer, forced=frozenset(options.providers), tests=options.tests,
-                  override_files=tuple(str(p) for p in options.override_files), traded=traded,
-                  strategy_notes=tuple(notes))
+                  override_files=tuple(str(p) for p in options.override_files), traded=frozenset(traded),
+                  strategy_notes=tuple(notes), failures=tuple(failures))
 
 
 def min_build(resolution: Resolution, resolve_with: Callable[[Mapping[str, Provider]], Resolution],
@@ -163,24 +187,30 @@ def min_build(resolution: Resolution, resolve_with: Callable[[Mapping[str, Provi
     return resolution, frozenset(traded), notes
 
 
-def plan_of(locked: Locked, snapshot_dir: Path | None = None) -> Plan:
-    """The plan for a locked resolution, with the overrides that apply now (curated + the lock's files)."""
+def plans_of(locked: Locked, snapshot_dir: Path | None = None) -> list[Plan]:
+    """One plan per resolved system, with the overrides that apply now (curated + the lock's files)."""
     snapshot = Snapshot.load(snapshot_dir)
     overrides = load_overrides(snapshot.knows_toplevel, [Path(p) for p in locked.override_files])
-    return make_plan(locked.resolution, locked.forced, overrides, locked.tests, locked.traded)
+    return [make_plan(r, locked.forced, overrides, locked.tests, locked.traded) for r in locked.resolutions]
+
+
+def plan_of(locked: Locked, snapshot_dir: Path | None = None) -> Plan:
+    """The first system's plan (reports, explain, verify)."""
+    return plans_of(locked, snapshot_dir)[0]
 
 
 def header_lines(locked: Locked) -> list[str]:
     lines = [f"from: {', '.join(locked.sources) or '(none)'}"]
     if locked.exclude_newer is not None:
         lines.append(f"exclude-newer: {locked.exclude_newer.isoformat()}")
-    for rel in locked.resolution.relaxations:
-        lines.append(f"relaxed (as nixpkgs has it): {rel.describe()}")
+    relaxations = dict.fromkeys(rel.describe() for r in locked.resolutions for rel in r.relaxations)
+    lines += [f"relaxed (as nixpkgs has it): {rel}" for rel in relaxations]
     lines.extend(locked.strategy_notes)
+    lines += [f"not generated for {system}: {' '.join(why.split())}" for system, why in locked.failures]
     return lines
 
 
 def render(locked: Locked, snapshot_dir: Path | None = None) -> tuple[str, Plan]:
     """The flake text for a locked resolution, and the plan it shows."""
-    plan = plan_of(locked, snapshot_dir)
-    return render_flake(plan, locked.nixpkgs, header_lines(locked)), plan
+    plans = plans_of(locked, snapshot_dir)
+    return render_flake(plans, locked.nixpkgs, header_lines(locked)), plans[0]

@@ -49,12 +49,24 @@ def environment_marker(system: str) -> str:
 
 
 def write_pylock(locked: Locked) -> str:
-    """The lock text; the same locked resolution always gives the same bytes."""
-    res = locked.resolution
+    """The lock text; the same locked resolutions always give the same bytes.
+
+    A pin that is the same on every resolved system is one entry with no marker; one that differs is an
+    entry per variant, with a marker selecting its systems (PEP 751 allows several entries of one name).
+    """
+    systems = [r.system for r in locked.resolutions]
+    variants: dict[Pin, list[str]] = {}
+    for res in locked.resolutions:
+        for pin in res.pins:
+            variants.setdefault(pin, []).append(res.system)
     packages: list[Package] = []
     nix_only: list[dict[str, Any]] = []
-    for pin in res.pins:
+    for pin, on in sorted(variants.items(), key=lambda item: (item[0].name, item[0].version, item[1])):
         tool = _pin_tool(pin)
+        marker = None
+        if on != systems:
+            tool["systems"] = on
+            marker = Marker(" or ".join(f"({environment_marker(s)})" for s in on))
         if pin.artifact is None:
             nix_only.append({"name": pin.name, "version": pin.version, **tool})
             continue
@@ -65,36 +77,43 @@ def write_pylock(locked: Locked) -> str:
         else:
             sdist = PackageSdist(name=art.filename, url=art.url, size=art.size, hashes={"sha256": art.sha256})
         packages.append(Package(
-            name=canonicalize_name(pin.name), version=Version(pin.version),
+            name=canonicalize_name(pin.name), version=Version(pin.version), marker=marker,
             dependencies=[{"name": d} for d in pin.dependencies] or None,
             sdist=sdist, wheels=wheels, tool={"nixgen": tool},
         ))
+    targets = []
+    for res in locked.resolutions:
+        target: dict[str, Any] = {"system": res.system, "interpreter": res.interpreter,
+                                  "python-version": res.python_version, "roots": list(res.roots)}
+        if res.relaxations:
+            target["relaxations"] = [
+                {"parent": r.parent, "parent-version": r.parent_version, "requirement": r.requirement,
+                 "child": r.child, "child-version": r.child_version} for r in res.relaxations]
+        if res.notes:
+            target["notes"] = list(res.notes)
+        targets.append(target)
     top: dict[str, Any] = {
-        "target": {"interpreter": res.interpreter, "python-version": res.python_version, "system": res.system},
         "nixpkgs": {"rev": locked.nixpkgs.rev, "nar-hash": locked.nixpkgs.nar_hash or "",
                     "note": locked.nixpkgs.note},
         "sources": list(locked.sources),
-        "roots": list(res.roots),
         "forced": sorted(locked.forced),
         "tests": locked.tests,
         "traded": sorted(locked.traded),
         "strategy-notes": list(locked.strategy_notes),
         "override-files": list(locked.override_files),
+        "targets": targets,
     }
+    if locked.failures:
+        top["failures"] = [{"system": s, "why": why} for s, why in locked.failures]
     if locked.exclude_newer is not None:
         top["exclude-newer"] = locked.exclude_newer.isoformat()
     if nix_only:
         top["nixpkgs-only"] = nix_only
-    if res.relaxations:
-        top["relaxations"] = [{"parent": r.parent, "parent-version": r.parent_version,
-                               "requirement": r.requirement, "child": r.child, "child-version": r.child_version}
-                              for r in res.relaxations]
-    if res.notes:
-        top["notes"] = list(res.notes)
-    major, minor = Target(res.interpreter, res.python_version, res.system).python_tuple
+    first = locked.resolutions[0]
+    major, minor = Target(first.interpreter, first.python_version, first.system).python_tuple
     lock = Pylock(
         lock_version=Version("1.0"),
-        environments=[Marker(environment_marker(res.system))],
+        environments=[Marker(environment_marker(s)) for s in systems],
         requires_python=SpecifierSet(f"=={major}.{minor}.*"),
         created_by="nixgen",
         packages=packages,

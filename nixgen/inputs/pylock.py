@@ -45,7 +45,9 @@ def read_pylock(path: Path) -> Locked:
         raise InputError("this lock has no [tool.nixgen] table, so it was not written by nixgen",
                          path=str(path), hint="run `nixgen lock` on the requirements to make one")
     try:
-        pins: list[Pin] = []
+        targets = top["targets"]
+        all_systems = [t["system"] for t in targets]
+        pins: dict[str, list[Pin]] = {s: [] for s in all_systems}
         for pkg in lock.packages:
             tool = (pkg.tool or {})["nixgen"]
             art = None
@@ -54,21 +56,25 @@ def read_pylock(path: Path) -> Locked:
                 art = Artifact(w.name or "", w.url or "", w.hashes["sha256"], w.size)
             elif pkg.sdist is not None:
                 art = Artifact(pkg.sdist.name or "", pkg.sdist.url or "", pkg.sdist.hashes["sha256"], pkg.sdist.size)
-            pins.append(_pin(pkg.name, str(pkg.version), tool, art))
+            for system in tool.get("systems", all_systems):
+                pins[system].append(_pin(pkg.name, str(pkg.version), tool, art))
         for extra in top.get("nixpkgs-only", []):
-            pins.append(_pin(extra["name"], extra["version"], extra, None))
-        target, pin = top["target"], top["nixpkgs"]
-        resolution = Resolution(
-            interpreter=target["interpreter"], python_version=target["python-version"],
-            system=target["system"], roots=tuple(top["roots"]),
-            pins=tuple(sorted(pins, key=lambda p: p.name)),
-            relaxations=tuple(Relaxation(r["parent"], r["parent-version"], r["requirement"], r["child"],
-                                         r["child-version"]) for r in top.get("relaxations", [])),
-            notes=tuple(top.get("notes", [])),
+            for system in extra.get("systems", all_systems):
+                pins[system].append(_pin(extra["name"], extra["version"], extra, None))
+        resolutions = tuple(
+            Resolution(
+                interpreter=t["interpreter"], python_version=t["python-version"], system=t["system"],
+                roots=tuple(t["roots"]), pins=tuple(sorted(pins[t["system"]], key=lambda p: p.name)),
+                relaxations=tuple(Relaxation(r["parent"], r["parent-version"], r["requirement"], r["child"],
+                                             r["child-version"]) for r in t.get("relaxations", [])),
+                notes=tuple(t.get("notes", [])),
+            )
+            for t in targets
         )
+        pin = top["nixpkgs"]
         exclude = top.get("exclude-newer")
         return Locked(
-            resolution=resolution,
+            resolutions=resolutions,
             nixpkgs=NixpkgsPin(rev=pin["rev"], nar_hash=pin["nar-hash"] or None, note=pin["note"]),
             sources=tuple(top["sources"]),
             exclude_newer=datetime.fromisoformat(exclude) if exclude else None,
@@ -77,6 +83,7 @@ def read_pylock(path: Path) -> Locked:
             traded=frozenset(top.get("traded", [])),
             strategy_notes=tuple(top.get("strategy-notes", [])),
             override_files=tuple(top.get("override-files", [])),
+            failures=tuple((f["system"], f["why"]) for f in top.get("failures", [])),
         )
     except (KeyError, TypeError, ValueError) as err:
         raise InputError(f"the [tool.nixgen] data is incomplete or malformed ({err!r})", path=str(path),

@@ -37,7 +37,7 @@ def _plan() -> Plan:
 
 
 def test_flake_parses_and_places_every_package() -> None:
-    text = render_flake(_plan(), PIN, ["from: requirements.txt"])
+    text = render_flake([_plan()], PIN, ["from: requirements.txt"])
     assert_nix_parses(text)
     assert 'rev = "46db2e09e1d3f113a13c0d7b81e2f221c63b8ce9";' in text
     assert "narHash = \"sha256-4hAV26quOxdC6iyG7kYaZcM3VOskcPUrdCQd/nx8obc=\";" in text
@@ -62,13 +62,13 @@ def test_flake_parses_and_places_every_package() -> None:
 
 
 def test_flake_is_byte_identical_for_the_same_plan() -> None:
-    assert render_flake(_plan(), PIN, ["x"]) == render_flake(_plan(), PIN, ["x"])
+    assert render_flake([_plan()], PIN, ["x"]) == render_flake([_plan()], PIN, ["x"])
 
 
 def test_all_nixpkgs_plan_has_an_empty_overlay() -> None:
     plan = Plan(interpreter="python313", python_version="3.13.12", system="x86_64-linux",
                 packages=(_pkg("numpy", "nixpkgs", requested=True),), relaxations=(), notes=())
-    text = render_flake(plan, PIN, [])
+    text = render_flake([plan], PIN, [])
     assert_nix_parses(text)
     assert "buildPythonPackage" not in text
     assert "{ };" in text
