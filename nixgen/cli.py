@@ -79,6 +79,10 @@ def resolve_options(func: F) -> F:
                      help="min-build: least estimated build time (wheels for nixpkgs packages that would "
                           "rebuild); latest: newest versions, and say what they cost."),
         click.option("--tests", is_flag=True, help="Run the tests of packages built from the index (default: off)."),
+        click.option("--extra", "extras", multiple=True, metavar="NAME",
+                     help="pyproject.toml: also install this optional-dependencies extra."),
+        click.option("--group", "groups", multiple=True, metavar="NAME",
+                     help="pyproject.toml: also install this PEP 735 dependency group."),
         click.option("--quiet", "-q", is_flag=True, help="No progress and no summary table on stderr."),
     ]
     for decorator in reversed(decorators):
@@ -140,7 +144,7 @@ def _locked(path: Path, kwargs: dict[str, Any]) -> Any:
     from nixgen.inputs.model import RequirementSet
     from nixgen.pipeline import lock_requirements
 
-    data = read_input(path)
+    data = read_input(path, kwargs.get("extras", ()), kwargs.get("groups", ()))
     if not isinstance(data, RequirementSet):
         return data  # already locked (pylock.toml)
     with _progress(kwargs["quiet"]) as on_fetch:
