@@ -78,6 +78,8 @@ def resolve_options(func: F) -> F:
                      show_default=True,
                      help="min-build: least estimated build time (wheels for nixpkgs packages that would "
                           "rebuild); latest: newest versions, and say what they cost."),
+        click.option("--no-build-metadata", "no_build_metadata", is_flag=True,
+                     help="Never run a package's build backend to learn its dependencies (PEP 517 hook)."),
         click.option("--tests", is_flag=True, help="Run the tests of packages built from the index (default: off)."),
         click.option("--extra", "extras", multiple=True, metavar="NAME",
                      help="pyproject.toml: also install this optional-dependencies extra."),
@@ -136,7 +138,7 @@ def _options(kwargs: dict[str, Any]) -> Any:
                    python=kwargs["python"], systems=tuple(kwargs["systems"]) or ("x86_64-linux",),
                    snapshot_dir=kwargs["snapshot_dir"],
                    override_files=tuple(kwargs["override_files"]), tests=kwargs["tests"],
-                   strategy=kwargs["strategy"])
+                   strategy=kwargs["strategy"], build_metadata=not kwargs["no_build_metadata"])
 
 
 def _locked(path: Path, kwargs: dict[str, Any]) -> Any:

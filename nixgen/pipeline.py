@@ -38,6 +38,7 @@ class Options:
     override_files: tuple[Path, ...] = ()
     tests: bool = False
     strategy: str = "min-build"  # "min-build": least estimated build time; "latest": newest versions
+    build_metadata: bool = True  # may run PEP 517 metadata hooks of sdists whose metadata is not static
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,8 @@ def lock_requirements(reqset: RequirementSet, options: Options,
             def resolve_with(providers: Mapping[str, Provider], target: Target = target) -> Resolution:
                 return resolve(reqset, index, pyset, target,
                                ResolveOptions(prefer=prefer, providers=dict(providers), overrides=overrides,
-                                              native_versions=native_versions))
+                                              native_versions=native_versions,
+                                              build_metadata=options.build_metadata))
 
             try:
                 resolution = resolve_with(options.providers)

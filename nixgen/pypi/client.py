@@ -386,6 +386,16 @@ class Index:
             self.cache.put_direct(file.url, sha256, file.filename)
         return path
 
+    def artifact(self, file: DistFile) -> Path:
+        """The file itself, from the artifact cache or downloaded (checked against the index's sha256)."""
+        return self._artifact(file, None)
+
+    def metadata_by_build(self, file: DistFile, timeout: float = 300.0) -> CoreMetadata:
+        """PEP 517: an sdist's metadata from its build backend (runs the package's code; see buildmeta)."""
+        from nixgen.pypi.buildmeta import metadata_from_build
+
+        return metadata_from_build(self.artifact(file), index_urls=list(self.urls), timeout=timeout)
+
     def direct(self, name: str, url: str) -> tuple[DistFile, CoreMetadata]:
         """A PEP 508 direct reference ``name @ url`` to a wheel or sdist: downloaded (and cached), hashed,
         its metadata read. A ``#sha256=`` fragment is checked."""

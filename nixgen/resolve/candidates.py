@@ -8,6 +8,7 @@ files count only for an exact ``==`` pin) and PEP 425 (wheel tags of the target,
 from __future__ import annotations
 
 import contextlib
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ class IndexLike(Protocol):
     def prefetch_metadata(self, files: Iterable[DistFile]) -> None: ...
     def sdist_build_system(self, file: DistFile) -> tuple[tuple[str, ...], str | None] | None: ...
     def direct(self, name: str, url: str) -> tuple[DistFile, CoreMetadata]: ...
+    def metadata_by_build(self, file: DistFile, timeout: float = 300.0) -> CoreMetadata: ...
 
 
 @lru_cache(maxsize=4096)
@@ -46,6 +48,21 @@ def _python_fits(requires_python: str, python_version: str) -> bool:
         return SpecifierSet(requires_python).contains(python_version, prereleases=True)
     except InvalidSpecifier:
         return True  # as pip does: an unparsable Requires-Python does not exclude the file
+
+
+# Build requirements that stand for "the numpy this environment has": mapped onto the set's own numpy, so a
+# C extension compiles against the exact numpy it runs with.
+_META_PACKAGES = {"oldest-supported-numpy": "numpy"}
+
+
+def _same_set(text: str) -> str:
+    """A build requirement with meta-packages such as ``oldest-supported-numpy`` mapped to the real one."""
+    head = re.split(r"[\s\[;<>=!~]", text.strip(), maxsplit=1)[0]
+    target = _META_PACKAGES.get(canonicalize_name(head))
+    if target is None:
+        return text
+    marker = text.split(";", 1)[1] if ";" in text else None
+    return target + (f"; {marker.strip()}" if marker else "")
 
 
 @dataclass
@@ -67,6 +84,7 @@ class CandidateSource:
     forced: Mapping[str, Provider] = field(default_factory=dict)
     overrides: Overrides = field(default_factory=Overrides)
     native_versions: Mapping[str, str] = field(default_factory=dict)  # always-nixpkgs attrs outside the set
+    build_metadata: bool = True  # may run an sdist's PEP 517 metadata hook when its metadata is not static
     allow_pre: bool = False
     notes: list[str] = field(default_factory=list)
     excluded: dict[str, list[Exclusion]] = field(default_factory=lambda: defaultdict(list))
@@ -272,12 +290,22 @@ class CandidateSource:
                               f"({last.message if last else 'no files'}); dependencies taken as nixpkgs has them")
             return None, "none"
         assert last is not None
+        if cand.provider == "sdist" and files:
+            if not self.build_metadata:
+                raise MetadataError(f"{cand.name} {cand.version}: {last.message}; --no-build-metadata forbids "
+                                    "running its build backend to find out",
+                                    hint=f"add its dependencies with --overrides ([{cand.name}] dependencies = "
+                                         "[…]), or allow the build")
+            md = self.index.metadata_by_build(files[0])  # type: ignore[arg-type]
+            self.notes.append(f"{cand.name} {cand.version}: dependencies from its PEP 517 metadata hook")
+            return md, "build"
         raise last
 
     def build_requires(self, cand: Candidate) -> tuple[str, ...]:
         """The PEP 518 build requirements of an sdist candidate (PEP 517's setuptools default if none)."""
         assert cand.metadata_files
         system = self.index.sdist_build_system(cand.metadata_files[0])  # type: ignore[arg-type]
-        declared = system[0] if system is not None and system[0] else ("setuptools>=40.8.0",)
+        # PEP 518: no [build-system] table means setuptools; an explicit empty `requires` means nothing.
+        declared = system[0] if system is not None else ("setuptools>=40.8.0",)
         extra = self.overrides.applied(cand.name, cand.version).build_system
-        return tuple(dict.fromkeys((*declared, *extra)))
+        return tuple(dict.fromkeys(_same_set(r) for r in (*declared, *extra)))

@@ -35,6 +35,7 @@ class ResolveOptions:
     max_rounds: int = 2000
     overrides: Overrides = field(default_factory=Overrides)
     native_versions: Mapping[str, str] = field(default_factory=dict)
+    build_metadata: bool = True
 
 
 def _user_req(ur: UserRequirement, *, constraint: bool = False) -> Req:
@@ -66,6 +67,7 @@ def resolve(reqset: RequirementSet, index: IndexLike, pyset: PythonSet | None, t
     reqs, constraints = user_requirements(reqset, target)
     source = CandidateSource(index=index, pyset=pyset, target=target, prefer=options.prefer,
                              overrides=options.overrides, native_versions=options.native_versions,
+                             build_metadata=options.build_metadata,
                              forced=dict(options.providers), allow_pre=options.pre or reqset.pre)
     index.prefetch({r.name for r in reqs})
     provider = NixgenProvider(source, constraints)
