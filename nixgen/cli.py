@@ -378,6 +378,25 @@ def import_nix_index(database: Path, output: Path, rev: str, nar_hash: str, last
                f"(python3 = {pyset.python_version})", err=True)
 
 
+@nixpkgs.command("import-nixpkgs")
+@click.argument("source", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--output", "-o", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option("--set", "package_set", default="python313Packages", show_default=True)
+@click.option("--system", default="x86_64-linux", show_default=True)
+@click.option("--rev", default="", help="The revision of the checkout (pinned in generated flakes).")
+@click.option("--nar-hash", default="")
+def import_nixpkgs_command(source: Path, output: Path, package_set: str, system: str, rev: str,
+                           nar_hash: str) -> None:
+    """Evaluate a nixpkgs checkout's Python set with Nix into a snapshot with exact dependency edges."""
+    from nixgen.nixpkgs.importer import import_nixpkgs
+
+    snap = import_nixpkgs(source, output, package_set=package_set, system=system, nixpkgs_rev=rev,
+                          nar_hash=nar_hash)
+    pyset = snap.python_set()
+    click.echo(f"wrote {output}: {pyset.packages_attr} has {len(pyset.packages)} packages with "
+               f"{sum(len(e) for e in pyset.edges.values())} edges", err=True)
+
+
 @nixpkgs.command("show")
 @click.argument("name", required=False)
 @click.option("--snapshot", "snapshot_dir", type=click.Path(file_okay=False, path_type=Path))

@@ -193,7 +193,14 @@ def plans_of(locked: Locked, snapshot_dir: Path | None = None) -> list[Plan]:
     """One plan per resolved system, with the overrides that apply now (curated + the lock's files)."""
     snapshot = Snapshot.load(snapshot_dir)
     overrides = load_overrides(snapshot.knows_toplevel, [Path(p) for p in locked.override_files])
-    return [make_plan(r, locked.forced, overrides, locked.tests, locked.traded) for r in locked.resolutions]
+    plans = []
+    for r in locked.resolutions:
+        try:
+            edges = snapshot.python_set(r.interpreter).edges
+        except KeyError:
+            edges = {}
+        plans.append(make_plan(r, locked.forced, overrides, locked.tests, locked.traded, edges))
+    return plans
 
 
 def plan_of(locked: Locked, snapshot_dir: Path | None = None) -> Plan:

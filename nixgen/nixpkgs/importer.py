@@ -114,3 +114,59 @@ def import_nix_index(db_path: Path, out_dir: Path, *, nixpkgs_rev: str, nar_hash
     snap = Snapshot.from_parts(meta, interpreters, pysets, native)
     snap.save(out_dir)
     return Snapshot.load(out_dir)
+
+
+NIX_EXPRESSION = Path(__file__).resolve().parents[1] / "nix_expr" / "python-package-set.nix"
+
+
+def _expression() -> Path:
+    checkout = Path(__file__).resolve().parents[2] / "nix" / "python-package-set.nix"
+    return checkout if checkout.exists() else NIX_EXPRESSION
+
+
+def import_nixpkgs(nixpkgs: Path, out_dir: Path, *, package_set: str = "python313Packages",
+                   system: str = "x86_64-linux", nixpkgs_rev: str = "", nar_hash: str = "",
+                   rev_note: str = "") -> Snapshot:
+    """Evaluate a nixpkgs checkout's Python set with Nix (exact mode): versions, out paths and real edges."""
+    import json
+    import shutil
+    import subprocess
+
+    nix = shutil.which("nix-instantiate")
+    if nix is None:
+        raise SnapshotError("importing from nixpkgs needs Nix (nix-instantiate) on PATH",
+                            hint="install Nix, or import a nix-index database instead")
+    if not (nixpkgs / "default.nix").exists():
+        raise SnapshotError(f"{nixpkgs} is not a nixpkgs checkout (no default.nix)")
+    match = re.match(r"^(python3\d+)Packages$", package_set)
+    if not match:
+        raise SnapshotError(f"{package_set!r} is not a pythonXYPackages set", hint="e.g. python313Packages")
+    proc = subprocess.run([nix, "--eval", "--strict", "--json", str(_expression()), "--arg", "nixpkgs",
+                           str(nixpkgs.resolve()), "--argstr", "set", package_set, "--argstr", "system", system],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SnapshotError(f"nix could not evaluate {package_set} of {nixpkgs}: "
+                            + " ".join(proc.stderr.strip().splitlines()[-3:]))
+    data = json.loads(proc.stdout)
+    python_version = data.pop("__interpreter", {}).get("version", "")
+    packages: dict[str, NixPythonPackage] = {}
+    edges: dict[str, tuple[str, ...]] = {}
+    for attr, info in sorted(data.items()):
+        if not info.get("pname") or not info.get("version") or not info.get("out", "").startswith("/nix/store/"):
+            continue
+        base = info["out"].removeprefix("/nix/store/")
+        out_hash, _, store_name = base.partition("-")
+        packages[attr] = NixPythonPackage(attr, canonicalize_name(info["pname"]), info["version"], out_hash,
+                                          store_name)
+        deps = sorted(set(info.get("dependencies", [])) | set(info.get("build-system", [])))
+        edges[attr] = tuple(d for d in deps if d != attr)
+    interpreter = match.group(1)
+    meta = SnapshotMeta(
+        source=str(nixpkgs), source_sha256="", generated_from=f"nix evaluation of {package_set} ({system})",
+        nixpkgs_rev=nixpkgs_rev or "unknown", nixpkgs_rev_note=rev_note or f"evaluated from {nixpkgs}",
+        nar_hash=nar_hash, last_modified=0, system=system, glibc_version=None, python3=interpreter,
+    )
+    pyset = PythonSet.build(interpreter, python_version, packages, edges)
+    snap = Snapshot.from_parts(meta, {interpreter: python_version}, {interpreter: pyset}, {})
+    snap.save(out_dir)
+    return Snapshot.load(out_dir)

@@ -73,14 +73,17 @@ class PythonSet:
     python_version: str
     packages: Mapping[str, NixPythonPackage]
     _by_name: Mapping[str, tuple[NixPythonPackage, ...]] = field(default_factory=dict, repr=False)
+    # Exact dependency edges (attr -> attrs it is built with), when the snapshot came from evaluating nixpkgs.
+    edges: Mapping[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def build(cls, interpreter: str, python_version: str, packages: Mapping[str, NixPythonPackage]) -> PythonSet:
+    def build(cls, interpreter: str, python_version: str, packages: Mapping[str, NixPythonPackage],
+              edges: Mapping[str, tuple[str, ...]] | None = None) -> PythonSet:
         groups: dict[str, list[NixPythonPackage]] = {}
         for pkg in packages.values():
             groups.setdefault(pkg.pypi_name, []).append(pkg)
         by_name = {n: tuple(sorted(g, key=lambda p: _canonical(p.attr, n))) for n, g in groups.items()}
-        return cls(interpreter, f"{interpreter}Packages", python_version, packages, by_name)
+        return cls(interpreter, f"{interpreter}Packages", python_version, packages, by_name, dict(edges or {}))
 
     def by_pypi_name(self, name: str) -> NixPythonPackage | None:
         """The attribute that stands for the distribution ``name`` (any spelling; PEP 503)."""
@@ -136,7 +139,13 @@ class Snapshot:
                         packages[attr] = NixPythonPackage(attr, name, version, out_hash, store_name)
             except (OSError, ValueError) as err:
                 raise SnapshotError(f"cannot read {path}: {err}") from None
-            self._loaded[interpreter] = PythonSet.build(interpreter, self.interpreters[interpreter], packages)
+            edges: dict[str, tuple[str, ...]] = {}
+            edge_path = path.with_suffix(".edges.tsv")
+            if edge_path.exists():
+                for line in edge_path.read_text(encoding="utf-8").splitlines():
+                    attr, _, deps = line.partition("\t")
+                    edges[attr] = tuple(d for d in deps.split(",") if d)
+            self._loaded[interpreter] = PythonSet.build(interpreter, self.interpreters[interpreter], packages, edges)
         return self._loaded[interpreter]
 
     @cached_property
@@ -175,6 +184,8 @@ class Snapshot:
         nix-index lists each store path under one attribute only, so an attribute that shares its path with
         another (``openssl``, ``pkg-config``) is recognised by the package name in store names instead.
         """
+        if not self._native:
+            return True  # a snapshot without top-level data (evaluated Python set only) cannot tell
         head = attr.split(".", 1)[0]
         return head in self._native or head in self._pnames
 
@@ -194,6 +205,9 @@ class Snapshot:
             rows = (f"{p.attr}\t{p.pypi_name}\t{p.version}\t{p.out_hash}\t{p.store_name}\n"
                     for p in sorted(pyset.packages.values(), key=lambda p: p.attr))
             write_atomic(directory / self._sets[interpreter], "".join(rows))
+            if pyset.edges:
+                edge_rows = "".join(f"{a}\t{','.join(d)}\n" for a, d in sorted(pyset.edges.items()))
+                write_atomic((directory / self._sets[interpreter]).with_suffix(".edges.tsv"), edge_rows)
         native = "".join(f"{n.attr}\t{n.out_hash}\t{n.store_name}\n" for n in sorted(
             self._native.values(), key=lambda n: n.attr))
         write_atomic(directory / NATIVE_FILE, native)

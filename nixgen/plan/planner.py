@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from nixgen.overrides import Overrides
 from nixgen.plan.model import Plan, PlannedPackage
 from nixgen.resolve.model import Pin, Resolution
@@ -21,8 +23,10 @@ def _reason(pin: Pin, forced: bool, traded: bool = False) -> str:
 
 
 def _planned(p: Pin, attrs: dict[str, str], forced: frozenset[str], overrides: Overrides,
-             tests: bool, traded: frozenset[str]) -> PlannedPackage:
+             tests: bool, traded: frozenset[str], exact: Mapping[str, tuple[str, ...]]) -> PlannedPackage:
     applied = overrides.applied(p.name, p.version)
+    planned_attrs = set(attrs.values())
+    nix_edges = {a for a in exact.get(p.attr, ()) if a in planned_attrs} if p.provider == "nixpkgs" else set()
     built = p.provider != "nixpkgs"
     sdist = p.provider == "sdist"
     # Packages from nixpkgs keep their tests (changing them would miss the binary cache); packages built
@@ -41,16 +45,17 @@ def _planned(p: Pin, attrs: dict[str, str], forced: frozenset[str], overrides: O
         do_check=do_check,
         overrides=applied.sources if built else (),
         nixpkgs_version=p.nixpkgs_version, replaces=p.replaces,
-        nixpkgs_inputs=tuple(sorted({attrs[n] for n in applied.nixpkgs_inputs if n in attrs})),
+        nixpkgs_inputs=tuple(sorted({attrs[n] for n in applied.nixpkgs_inputs if n in attrs} | nix_edges)),
     )
 
 
 def make_plan(resolution: Resolution, forced: frozenset[str] = frozenset(), overrides: Overrides | None = None,
-              tests: bool = False, traded: frozenset[str] = frozenset()) -> Plan:
+              tests: bool = False, traded: frozenset[str] = frozenset(),
+              exact_edges: Mapping[str, tuple[str, ...]] | None = None) -> Plan:
     """One planned package per pin, with edges as package-set attributes and the overrides that apply."""
     attrs = {p.name: p.attr for p in resolution.pins}
     rules = overrides or Overrides()
-    packages = tuple(_planned(p, attrs, forced, rules, tests, traded) for p in resolution.pins)
+    packages = tuple(_planned(p, attrs, forced, rules, tests, traded, exact_edges or {}) for p in resolution.pins)
     return Plan(interpreter=resolution.interpreter, python_version=resolution.python_version,
                 system=resolution.system, packages=tuple(sorted(packages, key=lambda p: p.attr)),
                 relaxations=resolution.relaxations, notes=resolution.notes)
