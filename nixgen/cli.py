@@ -65,7 +65,8 @@ def resolve_options(func: F) -> F:
                           "latest: newest release."),
         click.option("--provider", "providers", multiple=True, callback=_providers, metavar="NAME=PROVIDER",
                      help="Force a provider for one package: nixpkgs, wheel or sdist."),
-        click.option("--python", "python", metavar="X.Y", help="nixpkgs interpreter (default: python3)."),
+        click.option("--python", "python", metavar="X.Y|auto",
+                     help="nixpkgs interpreter (default: python3); auto: the first that satisfies the pins."),
         click.option("--system", "systems", multiple=True, metavar="SYSTEM",
                      help="Nix system to resolve for; repeat for several (default: x86_64-linux). "
                           "Each resolves on its own; the flake has packages and shells for each that resolved."),

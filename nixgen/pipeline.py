@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -90,9 +90,60 @@ def choose_target(snapshot: Snapshot, python: str | None, system: str) -> tuple[
     return target, pyset
 
 
+def python_candidates(snapshot: Snapshot) -> list[str]:
+    """The snapshot's interpreters as ``X.Y``: python3 first, then the others, newest first (no pre-releases)."""
+    from packaging.version import Version
+
+    default = snapshot.meta.python3
+    ordered = sorted(snapshot.interpreters.items(), key=lambda kv: (kv[0] != default, -Version(kv[1]).minor))
+    return [".".join(v.split(".")[:2]) for _a, v in ordered if not Version(v).is_prerelease]
+
+
 def lock_requirements(reqset: RequirementSet, options: Options,
                       on_fetch: Callable[[str, int], None] | None = None) -> Locked:
-    """Resolve ``reqset`` for the chosen target against the index and the nixpkgs snapshot."""
+    """Resolve ``reqset`` against the index and the nixpkgs snapshot.
+
+    With ``python="auto"``, the first nixpkgs interpreter (python3 first) for which the requirements resolve;
+    when the default interpreter fails, the error says which other interpreters would work.
+    """
+    if options.python == "auto":
+        snapshot = Snapshot.load(options.snapshot_dir)
+        tried: list[str] = []
+        for version in python_candidates(snapshot):
+            try:
+                locked = _lock_for_python(reqset, replace(options, python=version), on_fetch)
+            except ResolutionError as err:
+                tried.append(f"Python {version}: {' '.join(err.message.split())}")
+                continue
+            return replace(locked, strategy_notes=(*locked.strategy_notes, f"--python auto chose {version}"))
+        raise ResolutionError("no nixpkgs Python satisfies the requirements:\n  " + "\n  ".join(tried),
+                              hint="loosen the pins that need an old Python")
+    try:
+        return _lock_for_python(reqset, options, on_fetch)
+    except ResolutionError as err:
+        if options.python is not None:
+            raise
+        snapshot = Snapshot.load(options.snapshot_dir)
+        others = python_candidates(snapshot)[1:]
+        for version in others:
+            try:
+                _lock_for_python(reqset, replace(options, python=version, strategy="latest"), None)
+            except NixgenError:
+                continue
+            attr = f"python{version.replace('.', '')}"
+            has_set = attr in snapshot._sets
+            raise ResolutionError(
+                f"{err.message}\n  these requirements do resolve for Python {version} (nixpkgs {attr}, "
+                f"{'with' if has_set else 'without'} a package set in the snapshot)",
+                hint=f"pass --python {version}, or --python auto to choose automatically") from None
+        interpreters = ", ".join(f"{a} {v}" for a, v in sorted(snapshot.interpreters.items()))
+        raise ResolutionError(f"{err.message}\n  no other nixpkgs interpreter resolves them either "
+                              f"({interpreters})", hint=err.hint) from None
+
+
+def _lock_for_python(reqset: RequirementSet, options: Options,
+                     on_fetch: Callable[[str, int], None] | None = None) -> Locked:
+    """Resolve ``reqset`` for ``options.python`` on each system."""
     from nixgen.pypi import Index  # network stack loads only when something is resolved
 
     snapshot = Snapshot.load(options.snapshot_dir)
