@@ -64,8 +64,9 @@ class _Reader:
         try:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
-            where = {"path": at.path, "line": at.line} if at else {"path": display}
-            raise InputError(f"no such file: {display}", **where,
+            if at is None:
+                raise InputError("no such file", path=display, hint="check the path") from None
+            raise InputError(f"no such file: {display}", path=at.path, line=at.line,
                              hint="check the path (includes are relative to the including file)") from None
         except IsADirectoryError:
             raise InputError("is a directory, not a requirements file", path=display) from None
