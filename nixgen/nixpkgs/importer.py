@@ -113,7 +113,7 @@ def import_nix_index(db_path: Path, out_dir: Path, *, nixpkgs_rev: str, nar_hash
     native = {a: n for a, n in native_out.items() if not _INTERPRETER.match(a)}
     snap = Snapshot.from_parts(meta, interpreters, pysets, native)
     snap.save(out_dir)
-    return Snapshot.load(out_dir)
+    return Snapshot.read(out_dir)
 
 
 NIX_EXPRESSION = Path(__file__).resolve().parents[1] / "nix_expr" / "python-package-set.nix"
@@ -169,4 +169,4 @@ def import_nixpkgs(nixpkgs: Path, out_dir: Path, *, package_set: str = "python31
     pyset = PythonSet.build(interpreter, python_version, packages, edges)
     snap = Snapshot.from_parts(meta, {interpreter: python_version}, {interpreter: pyset}, {})
     snap.save(out_dir)
-    return Snapshot.load(out_dir)
+    return Snapshot.read(out_dir)

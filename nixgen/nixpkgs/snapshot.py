@@ -9,7 +9,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from packaging.utils import canonicalize_name
@@ -110,8 +110,12 @@ class Snapshot:
 
     @classmethod
     def load(cls, directory: Path | None = None) -> Snapshot:
-        """The snapshot in ``directory`` (default: the embedded one)."""
-        directory = directory or DATA
+        """The snapshot in ``directory`` (default: the embedded one); loaded once per process."""
+        return _load((directory or DATA).resolve())
+
+    @classmethod
+    def read(cls, directory: Path) -> Snapshot:
+        """The snapshot in ``directory``, read now (not cached)."""
         try:
             data = json.loads((directory / META_FILE).read_text(encoding="utf-8"))
             meta = SnapshotMeta(**data["meta"])
@@ -214,3 +218,8 @@ class Snapshot:
         meta = {"meta": asdict(self.meta), "interpreters": dict(sorted(self.interpreters.items())),
                 "sets": dict(sorted(self._sets.items()))}
         write_atomic(directory / META_FILE, json.dumps(meta, indent=2, sort_keys=True) + "\n")
+
+
+@lru_cache(maxsize=8)
+def _load(directory: Path) -> Snapshot:
+    return Snapshot.read(directory)
