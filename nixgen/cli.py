@@ -182,7 +182,7 @@ def generate(input_file: Path, output: Path | None, **kwargs: Any) -> None:
     from nixgen.pipeline import render
 
     locked = _locked(input_file, kwargs)
-    text, plan = render(locked, kwargs["snapshot_dir"])
+    text, plan = render(locked, kwargs["snapshot_dir"], output.parent if output is not None else None)
     _emit(text, output)
     _summary(locked, plan, kwargs["quiet"])
 

@@ -270,7 +270,7 @@ def header_lines(locked: Locked) -> list[str]:
     return lines
 
 
-def render(locked: Locked, snapshot_dir: Path | None = None) -> tuple[str, Plan]:
-    """The flake text for a locked resolution, and the plan it shows."""
+def render(locked: Locked, snapshot_dir: Path | None = None, flake_dir: Path | None = None) -> tuple[str, Plan]:
+    """The flake text for a locked resolution (written into ``flake_dir``), and the plan it shows."""
     plans = plans_of(locked, snapshot_dir)
-    return render_flake(plans, locked.nixpkgs, header_lines(locked)), plans[0]
+    return render_flake(plans, locked.nixpkgs, header_lines(locked), flake_dir), plans[0]

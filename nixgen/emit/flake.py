@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import jinja2
 
@@ -38,7 +40,19 @@ def _environment(html: bool = False) -> jinja2.Environment:
     return env
 
 
-def render_flake(plans: Sequence[Plan], nixpkgs: NixpkgsPin, header: Sequence[str]) -> str:
+def nix_path(target: str, flake_dir: Path) -> str:
+    """A Nix path literal for ``target`` relative to the flake's directory (``./.``, ``./pkg``, ``../pkg``)."""
+    rel = os.path.relpath(Path(target).resolve(), flake_dir.resolve())
+    if rel == ".":
+        return "./."
+    literal = rel if rel.startswith("..") else f"./{rel}"
+    if not all(c.isalnum() or c in "._-+/" for c in literal):
+        return f"./. + {nix_string('/' + rel)}"
+    return literal
+
+
+def render_flake(plans: Sequence[Plan], nixpkgs: NixpkgsPin, header: Sequence[str],
+                 flake_dir: Path | None = None) -> str:
     """The flake's text for one plan per system; what all systems share is written once.
 
     The same plans, pin and header give byte-identical output.
@@ -66,4 +80,6 @@ def render_flake(plans: Sequence[Plan], nixpkgs: NixpkgsPin, header: Sequence[st
         system_overrides=[(s, pkgs) for s, pkgs in per_system if pkgs],
         environment=shared_env,
         system_environment=[(s, attrs) for s, attrs in system_env if attrs],
+        local_src={pkg.attr: nix_path(pkg.source_path, flake_dir or Path.cwd())
+                   for plan in plans for pkg in plan.packages if pkg.source_path is not None},
     )

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import tomli_w
 from packaging.markers import Marker
-from packaging.pylock import Package, PackageSdist, PackageWheel, Pylock
+from packaging.pylock import Package, PackageDirectory, PackageSdist, PackageWheel, Pylock
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
@@ -67,6 +67,13 @@ def write_pylock(locked: Locked) -> str:
         if on != systems:
             tool["systems"] = on
             marker = Marker(" or ".join(f"({environment_marker(s)})" for s in on))
+        if pin.provider == "local" and pin.source_path is not None:
+            packages.append(Package(
+                name=canonicalize_name(pin.name), version=Version(pin.version), marker=marker,
+                dependencies=[{"name": d} for d in pin.dependencies] or None,
+                directory=PackageDirectory(path=pin.source_path), tool={"nixgen": tool},
+            ))
+            continue
         if pin.artifact is None:
             nix_only.append({"name": pin.name, "version": pin.version, **tool})
             continue

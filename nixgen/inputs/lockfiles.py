@@ -10,7 +10,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from nixgen.errors import InputError
-from nixgen.inputs.model import Origin, RequirementSet, UserRequirement
+from nixgen.inputs.model import LocalProject, Origin, RequirementSet, UserRequirement
 from nixgen.inputs.pyproject import load_toml, read_pyproject
 
 
@@ -59,12 +59,13 @@ def read_poetry_lock(path: Path) -> RequirementSet:
     if not pyproject.exists():
         raise InputError("poetry.lock needs the project's pyproject.toml beside it", path=str(path))
     project = load_toml(pyproject, "TOML")
+    local: tuple[LocalProject, ...] = ()
     if "project" in project:
         base = read_pyproject(pyproject)
-        reqs = base.requirements
+        reqs, local = base.requirements, base.local_projects
     else:
         deps = project.get("tool", {}).get("poetry", {}).get("dependencies", {})
         reqs = tuple(UserRequirement(Requirement(canonicalize_name(n)), Origin(str(pyproject), 0, n))
                      for n in deps if canonicalize_name(n) != "python")
     return RequirementSet(requirements=reqs, constraints=_pins(path, packages, set()),
-                          sources=(str(pyproject), str(path)))
+                          sources=(str(pyproject), str(path)), local_projects=local)

@@ -29,6 +29,19 @@ class UserRequirement:
 
 
 @dataclass(frozen=True)
+class LocalProject:
+    """The project of a pyproject.toml, built from its own source tree (PEP 621 + PEP 518 data)."""
+
+    name: str
+    version: str
+    directory: str
+    dependencies: tuple[str, ...]
+    optional: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    build_requires: tuple[str, ...] | None = None
+    requires_python: str | None = None
+
+
+@dataclass(frozen=True)
 class RequirementSet:
     """Requirements and constraints, plus the index options the files set."""
 
@@ -38,3 +51,4 @@ class RequirementSet:
     extra_index_urls: tuple[str, ...] = ()
     pre: bool = False
     sources: tuple[str, ...] = ()
+    local_projects: tuple[LocalProject, ...] = ()

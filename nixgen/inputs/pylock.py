@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -57,7 +58,10 @@ def read_pylock(path: Path) -> Locked:
             elif pkg.sdist is not None:
                 art = Artifact(pkg.sdist.name or "", pkg.sdist.url or "", pkg.sdist.hashes["sha256"], pkg.sdist.size)
             for system in tool.get("systems", all_systems):
-                pins[system].append(_pin(pkg.name, str(pkg.version), tool, art))
+                entry = _pin(pkg.name, str(pkg.version), tool, art)
+                if pkg.directory is not None:
+                    entry = replace(entry, source_path=pkg.directory.path)
+                pins[system].append(entry)
         for extra in top.get("nixpkgs-only", []):
             for system in extra.get("systems", all_systems):
                 pins[system].append(_pin(extra["name"], extra["version"], extra, None))

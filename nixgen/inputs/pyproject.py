@@ -13,7 +13,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from nixgen.errors import InputError
-from nixgen.inputs.model import Origin, RequirementSet, UserRequirement
+from nixgen.inputs.model import LocalProject, Origin, RequirementSet, UserRequirement
 
 
 def load_toml(path: Path, what: str) -> dict[str, Any]:
@@ -77,4 +77,22 @@ def read_pyproject(path: Path, extras: Sequence[str] = (), groups: Sequence[str]
     if project is None and not groups:
         raise InputError("has no [project] table (PEP 621)", path=str(path),
                          hint="nixgen reads [project] dependencies and [dependency-groups]")
+    dynamic = set(project.get("dynamic", [])) if project is not None else set()
+    if project is not None and project.get("name") and project.get("version") and "version" not in dynamic:
+        # The project itself goes in the environment, built from its source tree; its own dependencies come
+        # in through it, so only the dependency groups stay separate requirements.
+        name = str(project["name"])
+        extra_part = f"[{','.join(extras)}]" if extras else ""
+        root = UserRequirement(Requirement(f"{name}{extra_part}"), Origin(str(path), 0, name))
+        system = data.get("build-system")
+        local = LocalProject(
+            name=str(canonicalize_name(name)), version=str(project["version"]), directory=str(path.parent),
+            dependencies=tuple(project.get("dependencies", [])),
+            optional=tuple((str(canonicalize_name(k)), tuple(v))
+                           for k, v in sorted(project.get("optional-dependencies", {}).items())),
+            build_requires=tuple(system.get("requires", [])) if isinstance(system, dict) else None,
+            requires_python=project.get("requires-python"),
+        )
+        group_reqs = [_req(t, path, w) for t, w in texts if w.startswith("[dependency-groups]")]
+        return RequirementSet(requirements=(root, *group_reqs), sources=(str(path),), local_projects=(local,))
     return RequirementSet(requirements=tuple(_req(t, path, w) for t, w in texts), sources=(str(path),))

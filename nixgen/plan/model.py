@@ -34,6 +34,7 @@ class PlannedPackage:
     overrides: tuple[str, ...] = ()  # which override rules applied (file and rule)
     nixpkgs_version: str | None = None
     replaces: bool = False
+    source_path: str | None = None  # the local project's directory
     nixpkgs_inputs: tuple[str, ...] = ()  # attrs nixpkgs builds this with beyond its metadata's edges
 
 
@@ -61,5 +62,5 @@ class Plan:
     def counts(self) -> dict[str, int]:
         out = {"nixpkgs": 0, "wheel": 0, "sdist": 0}
         for p in self.packages:
-            out[p.provider] += 1
+            out[p.provider] = out.get(p.provider, 0) + 1
         return out

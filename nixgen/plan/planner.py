@@ -16,6 +16,8 @@ def _reason(pin: Pin, forced: bool, traded: bool = False) -> str:
         return "min-build: a wheel instead of rebuilding nixpkgs' build"
     if pin.provider == "nixpkgs":
         return "in nixpkgs at a fitting version (binary cache)"
+    if pin.provider == "local":
+        return f"the project itself, built from {pin.source_path}"
     where = (f"nixpkgs has {pin.nixpkgs_version}, the resolution needs {pin.version}"
              if pin.nixpkgs_version is not None else "not in nixpkgs")
     how = "a wheel for the target" if pin.provider == "wheel" else "no wheel for the target, built from sdist"
@@ -28,7 +30,7 @@ def _planned(p: Pin, attrs: dict[str, str], forced: frozenset[str], overrides: O
     planned_attrs = set(attrs.values())
     nix_edges = {a for a in exact.get(p.attr, ()) if a in planned_attrs} if p.provider == "nixpkgs" else set()
     built = p.provider != "nixpkgs"
-    sdist = p.provider == "sdist"
+    sdist = p.provider in ("sdist", "local")
     # Packages from nixpkgs keep their tests (changing them would miss the binary cache); packages built
     # here run none unless --tests or their override says so.
     do_check = (tests if applied.tests is None else applied.tests) if built else True
@@ -44,7 +46,7 @@ def _planned(p: Pin, attrs: dict[str, str], forced: frozenset[str], overrides: O
         imports=applied.imports if built else (),
         do_check=do_check,
         overrides=applied.sources if built else (),
-        nixpkgs_version=p.nixpkgs_version, replaces=p.replaces,
+        nixpkgs_version=p.nixpkgs_version, replaces=p.replaces, source_path=p.source_path,
         nixpkgs_inputs=tuple(sorted({attrs[n] for n in applied.nixpkgs_inputs if n in attrs} | nix_edges)),
     )
 

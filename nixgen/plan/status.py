@@ -89,7 +89,7 @@ def predict(plan: Plan) -> Prediction:
         size = p.artifact.size if p.artifact is not None else None
         if p.provider == "wheel":
             statuses.append(Status(p.name, p.attr, "fetch", FETCH_MINUTES, "no compile"))
-        elif p.provider == "sdist":
+        elif p.provider in ("sdist", "local"):
             est = build_estimate(p.name, size)
             statuses.append(Status(p.name, p.attr, "build", est.minutes, est.source))
         else:

@@ -15,11 +15,13 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Protocol
 
+from packaging.requirements import Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from nixgen.errors import MetadataError, ProjectNotFound, UsageError
+from nixgen.inputs.model import LocalProject
 from nixgen.overrides import Overrides
 from nixgen.resolve.model import Artifact, Candidate, Provider, Req
 from nixgen.resolve.target import Target
@@ -85,6 +87,7 @@ class CandidateSource:
     overrides: Overrides = field(default_factory=Overrides)
     native_versions: Mapping[str, str] = field(default_factory=dict)  # always-nixpkgs attrs outside the set
     build_metadata: bool = True  # may run an sdist's PEP 517 metadata hook when its metadata is not static
+    local: Mapping[str, LocalProject] = field(default_factory=dict)  # projects built from their source tree
     allow_pre: bool = False
     notes: list[str] = field(default_factory=list)
     excluded: dict[str, list[Exclusion]] = field(default_factory=lambda: defaultdict(list))
@@ -112,6 +115,11 @@ class CandidateSource:
     def candidates(self, name: str, extras: frozenset[str], reqs: Sequence[Req]) -> Iterator[Candidate]:
         """Every candidate for ``name`` in preference order (first = most preferred), built lazily: with
         ``prefer="nixpkgs"`` the index's releases are only looked at if the nixpkgs candidate is rejected."""
+        if name in self.local:
+            project = self.local[name]
+            yield Candidate(name=name, version=Version(project.version), provider="local", extras=extras,
+                            source_path=project.directory)
+            return
         urls = {r.url for r in reqs if r.url}
         if urls:
             yield from (self._direct_candidate(name, extras, url) for url in sorted(urls))
@@ -267,6 +275,19 @@ class CandidateSource:
         """The candidate's core metadata and where it came from; None (with a note) if it cannot be had."""
         if cand.direct_url:
             return self.direct(cand.name, cand.direct_url)[1], "direct"
+        if cand.provider == "local":
+            from nixgen.pypi.model import CoreMetadata
+
+            project = self.local[cand.name]
+            reqs = [Requirement(t) for t in project.dependencies]
+            for extra, texts in project.optional:
+                reqs += [Requirement(f"{t} ; extra == '{extra}'") if ";" not in t
+                         else Requirement(f"{t.split(';', 1)[0]} ; ({t.split(';', 1)[1]}) and extra == '{extra}'")
+                         for t in texts]
+            return CoreMetadata(name=project.name, version=project.version, requires_dist=tuple(reqs),
+                                requires_python=project.requires_python,
+                                provides_extra=tuple(e for e, _ in project.optional), source="pyproject",
+                                trusted=True), "pyproject"
         files: Sequence[object] = cand.metadata_files
         if cand.from_nixpkgs:
             files = self.nix_metadata_files(cand)
@@ -303,8 +324,13 @@ class CandidateSource:
 
     def build_requires(self, cand: Candidate) -> tuple[str, ...]:
         """The PEP 518 build requirements of an sdist candidate (PEP 517's setuptools default if none)."""
-        assert cand.metadata_files
-        system = self.index.sdist_build_system(cand.metadata_files[0])  # type: ignore[arg-type]
+        system: tuple[tuple[str, ...], str | None] | None
+        if cand.provider == "local":
+            project = self.local[cand.name]
+            system = (project.build_requires, None) if project.build_requires is not None else None
+        else:
+            assert cand.metadata_files
+            system = self.index.sdist_build_system(cand.metadata_files[0])  # type: ignore[arg-type]
         # PEP 518: no [build-system] table means setuptools; an explicit empty `requires` means nothing.
         declared = system[0] if system is not None else ("setuptools>=40.8.0",)
         extra = self.overrides.applied(cand.name, cand.version).build_system

@@ -8,8 +8,9 @@ from typing import Literal
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-Provider = Literal["nixpkgs", "wheel", "sdist"]
-PROVIDERS: tuple[Provider, ...] = ("nixpkgs", "wheel", "sdist")
+Provider = Literal["nixpkgs", "wheel", "sdist", "local"]
+PROVIDERS: tuple[Provider, ...] = ("nixpkgs", "wheel", "sdist")  # what --provider may force; "local" is the
+# project itself, built from its own source tree
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class Candidate:
     artifact: Artifact | None = None
     metadata_files: tuple[object, ...] = field(default=(), repr=False)
     direct_url: str | None = None
+    source_path: str | None = None
 
     @property
     def key(self) -> tuple[str, str, str, frozenset[str]]:
@@ -117,6 +119,7 @@ class Pin:
     native_code: bool = False
     nixpkgs_version: str | None = None  # the version nixpkgs has, when it has the project at all
     replaces: bool = False  # built here in place of the attribute nixpkgs has (so its dependents change)
+    source_path: str | None = None  # the project's directory, for the local project
 
 
 @dataclass(frozen=True)

@@ -111,7 +111,7 @@ class NixgenProvider(AbstractProvider[Req, Candidate, str]):
         self.metadata_source[cand] = source
         if meta is not None:
             deps += self._from_metadata(cand, meta, env)
-        if cand.provider == "sdist" and not cand.extras:
+        if cand.provider in ("sdist", "local") and not cand.extras:
             for text in self.source.build_requires(cand):
                 req = Requirement(text)
                 if marker_applies(req, env, ()):

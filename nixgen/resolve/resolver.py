@@ -68,6 +68,7 @@ def resolve(reqset: RequirementSet, index: IndexLike, pyset: PythonSet | None, t
     source = CandidateSource(index=index, pyset=pyset, target=target, prefer=options.prefer,
                              overrides=options.overrides, native_versions=options.native_versions,
                              build_metadata=options.build_metadata,
+                             local={p.name: p for p in reqset.local_projects},
                              forced=dict(options.providers), allow_pre=options.pre or reqset.pre)
     index.prefetch({r.name for r in reqs})
     provider = NixgenProvider(source, constraints)
@@ -161,6 +162,7 @@ def _to_resolution(mapping: Mapping[str, Candidate], roots: list[Req], provider:
             native_code=(cand.provider == "wheel" and cand.artifact is not None
                          and _native(cand.artifact.filename)),
             nixpkgs_version=_nixpkgs_version(name, source.pyset),
+            source_path=cand.source_path,
             replaces=(not cand.from_nixpkgs and source.pyset is not None
                       and (nix := source.pyset.by_pypi_name(name)) is not None
                       and nix.attr == _attr(cand, source.pyset, runtime=name in runtime)),

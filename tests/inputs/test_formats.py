@@ -69,7 +69,8 @@ def project(tmp_path: Path, make_index_server: Any) -> tuple[Path, Any]:
 
 
 def pins(lock_text: str) -> dict[str, str]:
-    return {p["name"]: p["version"] for p in tomllib.loads(lock_text)["packages"]}
+    """Pinned versions from the index (the local project itself, a directory entry, left out)."""
+    return {p["name"]: p["version"] for p in tomllib.loads(lock_text)["packages"] if "directory" not in p}
 
 
 def lock(path: Path, server: Any, tmp_path: Path, *args: str) -> dict[str, str]:
@@ -112,3 +113,26 @@ def test_unknown_formats_say_what_was_expected(tmp_path: Path) -> None:
     proc = nixgen(odd)
     assert proc.returncode == 2
     assert "pyproject.toml, pylock.toml, uv.lock or poetry.lock" in proc.stderr
+
+
+def test_the_project_itself_is_built_from_its_source_tree(project: tuple[Path, Any], tmp_path: Path) -> None:
+    from tests.nixcheck import assert_nix_parses
+    from tests.nixeval import eval_flake
+
+    root, server = project
+    flake = root / "flake.nix"
+    proc = nixgen(root / "pyproject.toml", "--index-url", server.url, "--cache-dir", tmp_path / "cache", "-q",
+                  "-o", flake, "--extra", "extra")
+    assert proc.returncode == 0, proc.stderr
+    text = flake.read_text()
+    assert_nix_parses(text)
+    assert "demo = pyFinal.buildPythonPackage {" in text and "src = ./.;" in text
+    summary = {p["pname"]: p for p in eval_flake(text, "packages.x86_64-linux.default.summary", tmp_path)}
+    demo = summary["demo"]
+    assert demo["origin"] == "nixgen" and demo["version"] == "0.1"
+    assert sorted(demo["dependencies"]) == ["nixgen-alpha", "nixgen-beta", "nixgen-gamma"]
+    assert demo["build-system"] == ["setuptools"]  # no [build-system]: PEP 517's setuptools default
+    lock = nixgen("lock", root / "pyproject.toml", "--index-url", server.url, "--cache-dir", tmp_path / "cache",
+                  "-q")
+    entry = next(p for p in tomllib.loads(lock.stdout)["packages"] if p["name"] == "demo")
+    assert entry["directory"] == {"path": str(root)}
