@@ -68,8 +68,8 @@ def resolve_options(func: F) -> F:
         click.option("--python", "python", metavar="X.Y|auto",
                      help="nixpkgs interpreter (default: python3); auto: the first that satisfies the pins."),
         click.option("--system", "systems", multiple=True, metavar="SYSTEM",
-                     help="Nix system to resolve for; repeat for several (default: x86_64-linux). "
-                          "Each resolves on its own; the flake has packages and shells for each that resolved."),
+                     help="Nix system to resolve for; repeat for several (default: all four). Each resolves "
+                          "on its own; the flake has packages and shells for each that resolved."),
         click.option("--snapshot", "snapshot_dir", type=click.Path(file_okay=False, path_type=Path),
                      help="A nixpkgs snapshot directory (default: the embedded one)."),
         click.option("--overrides", "override_files", multiple=True,
@@ -136,7 +136,7 @@ def _options(kwargs: dict[str, Any]) -> Any:
         urls = (default_index_url(), *urls)
     return Options(index_urls=urls, offline=kwargs["offline"], exclude_newer=kwargs["exclude_newer"],
                    cache_dir=kwargs["cache_dir"], prefer=kwargs["prefer"], providers=kwargs["providers"],
-                   python=kwargs["python"], systems=tuple(kwargs["systems"]) or ("x86_64-linux",),
+                   python=kwargs["python"], systems=tuple(kwargs["systems"]) or Options.systems,
                    snapshot_dir=kwargs["snapshot_dir"],
                    override_files=tuple(kwargs["override_files"]), tests=kwargs["tests"],
                    strategy=kwargs["strategy"], build_metadata=not kwargs["no_build_metadata"])

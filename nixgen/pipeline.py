@@ -18,7 +18,7 @@ from nixgen.nixpkgs.snapshot import PythonSet, Snapshot
 from nixgen.overrides import Overrides, load_overrides
 from nixgen.plan import Plan, make_plan
 from nixgen.plan.status import predict
-from nixgen.resolve import Resolution, ResolveOptions, Target, resolve
+from nixgen.resolve import SYSTEMS, Resolution, ResolveOptions, Target, resolve
 from nixgen.resolve.model import Provider
 
 
@@ -33,7 +33,7 @@ class Options:
     prefer: str = "nixpkgs"
     providers: Mapping[str, Provider] = field(default_factory=dict)
     python: str | None = None
-    systems: tuple[str, ...] = ("x86_64-linux",)
+    systems: tuple[str, ...] = tuple(SYSTEMS)  # every Nix system nixgen knows, x86_64-linux first
     snapshot_dir: Path | None = None
     override_files: tuple[Path, ...] = ()
     tests: bool = False

@@ -17,6 +17,8 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
@@ -61,11 +63,16 @@ class Cache:
                 self.root.mkdir(parents=True, exist_ok=True)
                 conn = sqlite3.connect(self.db_path, timeout=30, check_same_thread=False,
                                        isolation_level=None)
-                conn.execute("PRAGMA journal_mode=WAL")
+                _with_retry(lambda: conn.execute("PRAGMA journal_mode=WAL"))
                 conn.execute("PRAGMA synchronous=NORMAL")
                 if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
                     with conn:
                         conn.execute("BEGIN IMMEDIATE")
+                        # Another process may have created the schema while this one waited for the lock.
+                        if conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+                            conn.execute("COMMIT")
+                            self._conn = conn
+                            return conn
                         conn.execute("DROP TABLE IF EXISTS pages")
                         conn.execute("DROP TABLE IF EXISTS metadata")
                         conn.execute("DROP TABLE IF EXISTS direct")
@@ -158,3 +165,16 @@ class Cache:
         path.parent.mkdir(parents=True, exist_ok=True)
         os.replace(tmp, path)
         return path
+
+
+def _with_retry(action: Callable[[], object], attempts: int = 100, pause: float = 0.1) -> None:
+    """Switching a new database to WAL needs a moment alone with it; other processes may be opening it too
+    (SQLite does not call the busy handler for that), so wait and try again."""
+    for attempt in range(attempts):
+        try:
+            action()
+            return
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err) or attempt == attempts - 1:
+                raise
+            time.sleep(pause)

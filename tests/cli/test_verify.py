@@ -39,7 +39,9 @@ def test_verify_agrees_then_reports_a_missing_path(run: Any, cache_dir_server: t
     import tomllib
 
     data = tomllib.loads(lock.stdout)
-    cached = [p["tool"]["nixgen"]["attr"] for p in data["packages"] if p["tool"]["nixgen"]["provider"] == "nixpkgs"]
+    # One entry per variant: with several systems a nixpkgs package may be listed once per system's wheel.
+    cached = sorted({p["tool"]["nixgen"]["attr"] for p in data["packages"]
+                     if p["tool"]["nixgen"]["provider"] == "nixpkgs"})
     for attr in cached:
         pkg = pyset.packages[attr]
         _narinfo(root, pkg.out_hash, pkg.store_name)
