@@ -168,6 +168,7 @@ def _lock_for_python(reqset: RequirementSet, options: Options,
         failures: list[tuple[str, str]] = []
         traded: set[str] = set()
         notes: list[str] = []
+        reference, _pyset = choose_target(snapshot, options.python, options.systems[0])
         for system in dict.fromkeys(options.systems):
             target, _pyset = choose_target(snapshot, options.python, system)
             where = f" ({system})" if len(options.systems) > 1 else ""
@@ -176,7 +177,8 @@ def _lock_for_python(reqset: RequirementSet, options: Options,
                 return resolve(reqset, index, pyset, target,
                                ResolveOptions(prefer=prefer, providers=dict(providers), overrides=overrides,
                                               native_versions=native_versions,
-                                              build_metadata=options.build_metadata))
+                                              build_metadata=options.build_metadata,
+                                              metadata_target=reference))
 
             try:
                 resolution = resolve_with(options.providers)

@@ -88,6 +88,7 @@ class CandidateSource:
     native_versions: Mapping[str, str] = field(default_factory=dict)  # always-nixpkgs attrs outside the set
     build_metadata: bool = True  # may run an sdist's PEP 517 metadata hook when its metadata is not static
     local: Mapping[str, LocalProject] = field(default_factory=dict)  # projects built from their source tree
+    metadata_target: Target | None = None  # whose wheels to read nixpkgs candidates' metadata from
     allow_pre: bool = False
     notes: list[str] = field(default_factory=list)
     excluded: dict[str, list[Exclusion]] = field(default_factory=lambda: defaultdict(list))
@@ -173,13 +174,18 @@ class CandidateSource:
             return None
         return Candidate(name=name, version=version, provider="nixpkgs", extras=extras, attr=pkg.attr)
 
-    def nix_metadata_files(self, cand: Candidate) -> list[DistFile]:
-        """Index files of a nixpkgs candidate's version, best source of its metadata first."""
+    def nix_metadata_files(self, cand: Candidate, target: Target | None = None) -> list[DistFile]:
+        """Index files of a nixpkgs candidate's version, best first for ``target``.
+
+        Without a target (reading metadata), the order is the same for every system of a run, so the
+        systems share one metadata read: Requires-Dist is the same in every wheel of a release, and its
+        markers are evaluated per system anyway.
+        """
         page = self.page(cand.name, required=False)
         if page is None:
             return []
         same = [f for f in page.files if f.version == cand.version]
-        ranks = self.target.tag_priority
+        ranks = (target or self.metadata_target or self.target).tag_priority
         far = len(ranks) + 1
 
         def order(f: DistFile) -> tuple[int, int, str]:

@@ -36,6 +36,7 @@ class ResolveOptions:
     overrides: Overrides = field(default_factory=Overrides)
     native_versions: Mapping[str, str] = field(default_factory=dict)
     build_metadata: bool = True
+    metadata_target: Target | None = None
 
 
 def _user_req(ur: UserRequirement, *, constraint: bool = False) -> Req:
@@ -69,6 +70,7 @@ def resolve(reqset: RequirementSet, index: IndexLike, pyset: PythonSet | None, t
                              overrides=options.overrides, native_versions=options.native_versions,
                              build_metadata=options.build_metadata,
                              local={p.name: p for p in reqset.local_projects},
+                             metadata_target=options.metadata_target,
                              forced=dict(options.providers), allow_pre=options.pre or reqset.pre)
     index.prefetch({r.name for r in reqs})
     provider = NixgenProvider(source, constraints)
@@ -115,7 +117,7 @@ def _nixpkgs_version(name: str, pyset: PythonSet | None) -> str | None:
 
 def _nix_artifact(cand: Candidate, source: CandidateSource) -> Artifact | None:
     """For a nixpkgs pin, the index file of the same version (what a lock's other readers would install)."""
-    for f in source.nix_metadata_files(cand):
+    for f in source.nix_metadata_files(cand, source.target):
         if f.sha256 and (f.kind == "sdist" or any(t in source.target.tag_priority for t in f.tags)):
             return Artifact(f.filename, f.url, f.sha256, f.size)
     return None
