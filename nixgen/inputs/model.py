@@ -9,7 +9,11 @@ from packaging.requirements import Requirement
 
 @dataclass(frozen=True)
 class Origin:
-    """Where a requirement was written: file, first physical line, and the logical line's text."""
+    """Where a requirement was written: file, first physical line, and the logical line's text.
+
+    ``text`` is the logical line as written (continuations joined, ``${VAR}`` not expanded, so no secret
+    from the environment ends up in a message); ``str()`` is ``path:line``.
+    """
 
     path: str
     line: int
@@ -21,7 +25,11 @@ class Origin:
 
 @dataclass(frozen=True)
 class UserRequirement:
-    """A PEP 508 requirement from the user, with its origin and any ``--hash`` pins ("sha256:<hex>")."""
+    """A PEP 508 requirement from the user, with its origin and any ``--hash`` pins.
+
+    Hashes are ``"algo:hex"`` with a lower-case digest (algo one of pip's sha256, sha384, sha512), in the
+    order written, each once.
+    """
 
     requirement: Requirement
     origin: Origin
@@ -43,7 +51,12 @@ class LocalProject:
 
 @dataclass(frozen=True)
 class RequirementSet:
-    """Requirements and constraints, plus the index options the files set."""
+    """Requirements and constraints, plus the index options the files set.
+
+    Entries keep file order (includes in place); the same project may appear more than once, as pip allows.
+    ``index_url`` is the last ``--index-url`` given, ``extra_index_urls`` each ``--extra-index-url`` once in
+    order, ``sources`` each file read once in the order first read.
+    """
 
     requirements: tuple[UserRequirement, ...]
     constraints: tuple[UserRequirement, ...] = ()
