@@ -131,7 +131,7 @@ def lock_requirements(reqset: RequirementSet, options: Options,
             except NixgenError:
                 continue
             attr = f"python{version.replace('.', '')}"
-            has_set = attr in snapshot._sets
+            has_set = snapshot.has_python_set(attr)
             raise ResolutionError(
                 f"{err.message}\n  these requirements do resolve for Python {version} (nixpkgs {attr}, "
                 f"{'with' if has_set else 'without'} a package set in the snapshot)",
