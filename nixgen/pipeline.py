@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 
 from nixgen.emit.flake import NixpkgsPin, render_flake
@@ -60,6 +61,13 @@ class Locked:
     def resolution(self) -> Resolution:
         """The first system's resolution (what single-target reports show)."""
         return self.resolutions[0]
+
+
+@lru_cache(maxsize=8)
+def _overrides(snapshot: Snapshot, files: tuple[Path, ...]) -> Overrides:
+    """Curated and user override rules, read and validated once per process (resolving and planning
+    both need them)."""
+    return load_overrides(snapshot.knows_toplevel, files)
 
 
 def nixpkgs_pin(snapshot: Snapshot) -> NixpkgsPin:
@@ -148,7 +156,7 @@ def _lock_for_python(reqset: RequirementSet, options: Options,
 
     snapshot = Snapshot.load(options.snapshot_dir)
     _first, pyset = choose_target(snapshot, options.python, options.systems[0])
-    overrides = load_overrides(snapshot.knows_toplevel, options.override_files)
+    overrides = _overrides(snapshot, tuple(options.override_files))
     native_versions = {}
     for name in sorted(overrides.always_nixpkgs()):
         native = snapshot.native(name)
@@ -245,7 +253,7 @@ def min_build(resolution: Resolution, resolve_with: Callable[[Mapping[str, Provi
 def plans_of(locked: Locked, snapshot_dir: Path | None = None) -> list[Plan]:
     """One plan per resolved system, with the overrides that apply now (curated + the lock's files)."""
     snapshot = Snapshot.load(snapshot_dir)
-    overrides = load_overrides(snapshot.knows_toplevel, [Path(p) for p in locked.override_files])
+    overrides = _overrides(snapshot, tuple(Path(p) for p in locked.override_files))
     plans = []
     for r in locked.resolutions:
         try:
