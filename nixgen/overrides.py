@@ -23,7 +23,7 @@ from packaging.version import Version
 from nixgen.errors import OverrideError
 
 _LIST_FIELDS = ("native-build-inputs", "build-inputs", "build-system", "dependencies",
-                "remove-dependencies", "imports", "nixpkgs-inputs")
+                "remove-dependencies", "imports", "nixpkgs-inputs", "nixpkgs-removes")
 _FIELDS = frozenset((*_LIST_FIELDS, "versions", "env", "tests", "always-nixpkgs", "note"))
 
 
@@ -40,6 +40,7 @@ class Rule:
     remove_dependencies: tuple[str, ...] = ()
     imports: tuple[str, ...] = ()
     nixpkgs_inputs: tuple[str, ...] = ()  # Python packages nixpkgs builds this with that its metadata omits
+    nixpkgs_removes: tuple[str, ...] = ()  # requirements nixpkgs deletes from this package's metadata
     env: tuple[tuple[str, str], ...] = ()
     tests: bool | None = None
     always_nixpkgs: bool = False
@@ -60,6 +61,7 @@ class Applied:
     remove_dependencies: frozenset[str] = frozenset()
     imports: tuple[str, ...] = ()
     nixpkgs_inputs: tuple[str, ...] = ()
+    nixpkgs_removes: frozenset[str] = frozenset()
     env: tuple[tuple[str, str], ...] = ()
     tests: bool | None = None
     always_nixpkgs: bool = False
@@ -86,6 +88,7 @@ def _merge(rules: Iterable[Rule]) -> Applied:
         build_system=union("build_system"), dependencies=union("dependencies"),
         remove_dependencies=frozenset(canonicalize_name(n) for n in union("remove_dependencies")),
         imports=union("imports"), nixpkgs_inputs=tuple(canonicalize_name(n) for n in union("nixpkgs_inputs")),
+        nixpkgs_removes=frozenset(canonicalize_name(n) for n in union("nixpkgs_removes")),
         env=tuple(sorted(env.items())), tests=tests,
         always_nixpkgs=any(r.always_nixpkgs for r in rules), sources=tuple(r.where for r in rules),
     )
@@ -214,7 +217,7 @@ def describe(name: str, overrides: Overrides, version: str | None = None) -> str
             continue
         lines.append(f"  {r.where}: versions {r.versions or 'all'}")
         for key in ("native_build_inputs", "build_inputs", "build_system", "dependencies",
-                    "remove_dependencies", "imports", "nixpkgs_inputs"):
+                    "remove_dependencies", "imports", "nixpkgs_inputs", "nixpkgs_removes"):
             value = getattr(r, key)
             if value:
                 lines.append(f"    {key.replace('_', '-')}: {', '.join(value)}")

@@ -121,7 +121,10 @@ class NixgenProvider(AbstractProvider[Req, Candidate, str]):
     def _from_metadata(self, cand: Candidate, meta: CoreMetadata, env: Mapping[str, str]) -> list[Req]:
         out: list[Req] = []
         applied = self.source.overrides.applied(cand.name, cand.version)
-        declared = [r for r in meta.requires_dist if canonicalize_name(r.name) not in applied.remove_dependencies]
+        # A nixpkgs package is used as nixpkgs built it: what its expression deletes from the metadata
+        # (nixpkgs-removes) is not part of it.
+        dropped = applied.remove_dependencies | (applied.nixpkgs_removes if cand.from_nixpkgs else frozenset())
+        declared = [r for r in meta.requires_dist if canonicalize_name(r.name) not in dropped]
         if not cand.extras:
             declared += [Requirement(text) for text in applied.dependencies]
         for req in declared:
