@@ -16,9 +16,11 @@ let
   safe = v: let r = builtins.tryEval v; in if r.success then r.value else null;
   isDrv = v: builtins.isAttrs v && (v.type or null) == "derivation" || (builtins.isAttrs v && v ? outPath && v ? pname);
   names = builtins.filter (n: isDrv (safe ps.${n})) (builtins.attrNames ps);
+  # Out paths carry string context, which attribute names may not: compare them as plain strings.
+  plain = v: builtins.unsafeDiscardStringContext (toString v);
   outOf = n: safe ps.${n}.outPath;
-  byOut = builtins.listToAttrs (map (n: { name = toString (outOf n); value = n; }) names);
-  attrsOf = l: builtins.filter (x: x != null) (map (d: byOut.${toString (safe d.outPath)} or null) (builtins.filter builtins.isAttrs l));
+  byOut = builtins.listToAttrs (map (n: { name = plain (outOf n); value = n; }) names);
+  attrsOf = l: builtins.filter (x: x != null) (map (d: byOut.${plain (safe d.outPath)} or null) (builtins.filter builtins.isAttrs l));
   field = p: f: safe (p.${f} or [ ]);
 in
 builtins.listToAttrs (
@@ -32,7 +34,7 @@ builtins.listToAttrs (
       value = {
         pname = safe (p.pname or null);
         version = safe (p.version or null);
-        out = toString (outOf n);
+        out = plain (outOf n);
         dependencies = attrsOf ((field p "dependencies") ++ (field p "propagatedBuildInputs"));
         build-system = attrsOf ((field p "build-system") ++ (field p "nativeBuildInputs"));
         check = attrsOf ((field p "nativeCheckInputs") ++ (field p "checkInputs"));
@@ -43,5 +45,7 @@ builtins.listToAttrs (
 // {
   __interpreter = {
     version = interpreter.version or "";
+    # The C library wheels must be built for (manylinux tags); null where there is no glibc.
+    glibc = safe (pkgs.glibc.version or null);
   };
 }

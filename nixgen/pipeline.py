@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -72,8 +73,12 @@ def _overrides(snapshot: Snapshot, files: tuple[Path, ...]) -> Overrides:
 
 def nixpkgs_pin(snapshot: Snapshot) -> NixpkgsPin:
     meta = snapshot.meta
-    return NixpkgsPin(rev=meta.nixpkgs_rev, nar_hash=meta.nar_hash or None,
-                      note=f"nixpkgs snapshot from {meta.generated_from}")
+    note = f"nixpkgs snapshot from {meta.generated_from}"
+    if re.fullmatch(r"[0-9a-f]{40}", meta.nixpkgs_rev):
+        return NixpkgsPin(rev=meta.nixpkgs_rev, nar_hash=meta.nar_hash or None, note=note)
+    # No revision known (a snapshot evaluated from a local checkout or path flake): pin what was evaluated.
+    url = meta.source if ":" in meta.source else f"path:{meta.source}"
+    return NixpkgsPin(rev=meta.nixpkgs_rev, nar_hash=meta.nar_hash or None, note=note + f" ({url})", url=url)
 
 
 def choose_target(snapshot: Snapshot, python: str | None, system: str) -> tuple[Target, PythonSet | None]:

@@ -22,6 +22,7 @@ class NixpkgsPin:
     rev: str
     nar_hash: str | None
     note: str
+    url: str | None = None  # a flake reference, for a snapshot evaluated from one without a known revision
 
 
 @lru_cache(maxsize=2)

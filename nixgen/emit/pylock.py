@@ -101,7 +101,7 @@ def write_pylock(locked: Locked) -> str:
         targets.append(target)
     top: dict[str, Any] = {
         "nixpkgs": {"rev": locked.nixpkgs.rev, "nar-hash": locked.nixpkgs.nar_hash or "",
-                    "note": locked.nixpkgs.note},
+                    "note": locked.nixpkgs.note, **({"url": locked.nixpkgs.url} if locked.nixpkgs.url else {})},
         "sources": list(locked.sources),
         "forced": sorted(locked.forced),
         "tests": locked.tests,

@@ -79,7 +79,8 @@ def read_pylock(path: Path) -> Locked:
         exclude = top.get("exclude-newer")
         return Locked(
             resolutions=resolutions,
-            nixpkgs=NixpkgsPin(rev=pin["rev"], nar_hash=pin["nar-hash"] or None, note=pin["note"]),
+            nixpkgs=NixpkgsPin(rev=pin["rev"], nar_hash=pin["nar-hash"] or None, note=pin["note"],
+                               url=pin.get("url")),
             sources=tuple(top["sources"]),
             exclude_newer=datetime.fromisoformat(exclude) if exclude else None,
             forced=frozenset(top.get("forced", [])),

@@ -1,12 +1,12 @@
 """Importers that write nixgen snapshots: from a nix-index database (``nixgen nixpkgs import-nix-index``) and,
-exactly, from evaluating a nixpkgs checkout with Nix (``nixgen nixpkgs import-nixpkgs``)."""
+exactly, from evaluating a nixpkgs checkout or flake with Nix (``nixgen nixpkgs import-nixpkgs``)."""
 
 from __future__ import annotations
 
 import hashlib
 import re
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from packaging.utils import canonicalize_name
@@ -45,10 +45,56 @@ def _expression() -> Path:
     return checkout if checkout.exists() else NIX_EXPRESSION
 
 
-def import_nixpkgs(nixpkgs: Path, out_dir: Path, *, package_set: str = "python313Packages",
+@dataclass(frozen=True)
+class NixpkgsSource:
+    """A nixpkgs to evaluate: a directory with its ``default.nix``, and what is known of its revision."""
+
+    path: Path
+    described: str
+    rev: str = ""
+    nar_hash: str = ""
+    last_modified: int = 0
+
+
+def locate_nixpkgs(source: str) -> NixpkgsSource:
+    """A nixpkgs checkout (a directory) or a flake reference (``github:NixOS/nixpkgs/<rev>``,
+    ``path:/src/nixpkgs``, a registry name), fetched and locked with ``nix flake metadata``."""
+    import json
+    import shutil
+    import subprocess
+
+    local = Path(source).expanduser()
+    if local.is_dir() or source.startswith(("/", ".", "~")):
+        if not local.is_dir():
+            raise SnapshotError(f"{source}: no such directory",
+                                hint="give a nixpkgs checkout or a flake reference such as github:NixOS/nixpkgs/<rev>")
+        if not (local / "default.nix").exists():
+            raise SnapshotError(f"{source} is not a nixpkgs checkout (no default.nix)")
+        return NixpkgsSource(local.resolve(), str(local))
+    nix = shutil.which("nix")
+    if nix is None:
+        raise SnapshotError("importing from a flake reference needs Nix on PATH", hint="install Nix")
+    proc = subprocess.run([nix, "--extra-experimental-features", "nix-command flakes", "flake", "metadata",
+                           "--json", source], capture_output=True, text=True)
+    if proc.returncode != 0:
+        lines = proc.stderr.strip().splitlines()
+        raise SnapshotError(f"{source} is neither a nixpkgs checkout nor a flake reference Nix can fetch: "
+                            + " ".join(lines[:2]),
+                            hint="e.g. github:NixOS/nixpkgs/nixos-unstable or path:/src/nixpkgs")
+    data = json.loads(proc.stdout)
+    locked = data.get("locked", {})
+    path = Path(data["path"])
+    if not (path / "default.nix").exists():
+        raise SnapshotError(f"{source} is a flake, but not nixpkgs (no default.nix)")
+    return NixpkgsSource(path, data.get("url") or source, str(locked.get("rev", "")),
+                         str(locked.get("narHash", "")), int(locked.get("lastModified", 0)))
+
+
+def import_nixpkgs(source: str | Path, out_dir: Path, *, package_set: str = "python313Packages",
                    system: str = "x86_64-linux", nixpkgs_rev: str = "", nar_hash: str = "",
                    rev_note: str = "") -> Snapshot:
-    """Evaluate a nixpkgs checkout's Python set with Nix (exact mode): versions, out paths and real edges."""
+    """Evaluate a nixpkgs checkout's or flake's Python set with Nix (exact mode): versions, out paths and
+    real edges. A flake's locked revision and narHash are recorded unless given."""
     import json
     import shutil
     import subprocess
@@ -57,8 +103,8 @@ def import_nixpkgs(nixpkgs: Path, out_dir: Path, *, package_set: str = "python31
     if nix is None:
         raise SnapshotError("importing from nixpkgs needs Nix (nix-instantiate) on PATH",
                             hint="install Nix, or import a nix-index database instead")
-    if not (nixpkgs / "default.nix").exists():
-        raise SnapshotError(f"{nixpkgs} is not a nixpkgs checkout (no default.nix)")
+    found = locate_nixpkgs(str(source))
+    nixpkgs = found.path
     match = re.match(r"^(python3\d+)Packages$", package_set)
     if not match:
         raise SnapshotError(f"{package_set!r} is not a pythonXYPackages set", hint="e.g. python313Packages")
@@ -66,10 +112,13 @@ def import_nixpkgs(nixpkgs: Path, out_dir: Path, *, package_set: str = "python31
                            str(nixpkgs.resolve()), "--argstr", "set", package_set, "--argstr", "system", system],
                           capture_output=True, text=True)
     if proc.returncode != 0:
-        raise SnapshotError(f"nix could not evaluate {package_set} of {nixpkgs}: "
+        raise SnapshotError(f"nix could not evaluate {package_set} of {found.described}: "
                             + " ".join(proc.stderr.strip().splitlines()[-3:]))
     data = json.loads(proc.stdout)
-    python_version = data.pop("__interpreter", {}).get("version", "")
+    interpreter_info = data.pop("__interpreter", {})
+    python_version = interpreter_info.get("version", "")
+    glibc = interpreter_info.get("glibc")
+    glibc_version = ".".join(glibc.split(".")[:2]) if isinstance(glibc, str) and glibc else None
     packages: dict[str, NixPythonPackage] = {}
     edges: dict[str, tuple[str, ...]] = {}
     for attr, info in sorted(data.items()):
@@ -83,9 +132,11 @@ def import_nixpkgs(nixpkgs: Path, out_dir: Path, *, package_set: str = "python31
         edges[attr] = tuple(d for d in deps if d != attr)
     interpreter = match.group(1)
     meta = SnapshotMeta(
-        source=str(nixpkgs), source_sha256="", generated_from=f"nix evaluation of {package_set} ({system})",
-        nixpkgs_rev=nixpkgs_rev or "unknown", nixpkgs_rev_note=rev_note or f"evaluated from {nixpkgs}",
-        nar_hash=nar_hash, last_modified=0, system=system, glibc_version=None, python3=interpreter,
+        source=found.described, source_sha256="", generated_from=f"nix evaluation of {package_set} ({system})",
+        nixpkgs_rev=nixpkgs_rev or found.rev or "unknown",
+        nixpkgs_rev_note=rev_note or f"evaluated from {found.described}",
+        nar_hash=nar_hash or found.nar_hash, last_modified=found.last_modified, system=system,
+        glibc_version=glibc_version, python3=interpreter,
     )
     pyset = PythonSet.build(interpreter, python_version, packages, edges)
     snap = Snapshot.from_parts(meta, {interpreter: python_version}, {interpreter: pyset}, {})
