@@ -80,6 +80,10 @@ class SnapshotError(NixgenError):
     """The nixpkgs snapshot (embedded or imported) is missing or malformed."""
 
 
+class NixEvalError(NixgenError):
+    """Nix is missing or could not evaluate what nixgen generated (quotes Nix's error)."""
+
+
 class ResolutionError(NixgenError):
     """No set of versions satisfies the requirements; the message explains the conflict in words."""
 

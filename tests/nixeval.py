@@ -22,6 +22,14 @@ def _nix() -> str:
     return nix
 
 
+# What the fixture's nixpkgs builds a few packages with, as nixpkgs does (pyproj's and shapely's build
+# systems include cython, which no package metadata says): the truth `nixgen verify` is checked against.
+NIXPKGS_EDGES: dict[str, dict[str, list[str]]] = {
+    "pyproj": {"deps": ["certifi"], "buildDeps": ["cython"]},
+    "shapely": {"deps": ["numpy"], "buildDeps": ["cython", "numpy"]},
+}
+
+
 @lru_cache(maxsize=1)
 def fixture_nixpkgs(workdir: Path) -> Path:
     """A copy of the fixture with ``packages.json`` made from the embedded snapshot."""
@@ -36,7 +44,7 @@ def fixture_nixpkgs(workdir: Path) -> Path:
             pyset = snap.python_set(interp)
         except KeyError:
             continue
-        sets[pyset.packages_attr] = {a: {"pname": p.pypi_name, "version": p.version}
+        sets[pyset.packages_attr] = {a: {"pname": p.pypi_name, "version": p.version, **NIXPKGS_EDGES.get(a, {})}
                                      for a, p in pyset.packages.items()}
     from nixgen.overrides import load_overrides
 
@@ -65,3 +73,17 @@ def eval_flake(flake_text: str, attr: str, workdir: Path) -> Any:
     )
     assert proc.returncode == 0, f"nix eval {attr} failed:\n{proc.stderr}"
     return json.loads(proc.stdout)
+
+
+def fixture_out_paths(workdir: Path, interpreter: str, attrs: list[str],
+                      system: str = "x86_64-linux") -> dict[str, str]:
+    """The out paths of ``attrs`` in the fixture nixpkgs as it is (no overlay): what its binary cache holds."""
+    nixpkgs = fixture_nixpkgs(workdir)
+    fields = " ".join(f'"{a}" = ps."{a}".outPath;' for a in attrs)
+    expr = f'let ps = (import {nixpkgs} {{ system = "{system}"; }}).{interpreter}.pkgs; in {{ {fields} }}'
+    nix_instantiate = shutil.which("nix-instantiate")
+    assert nix_instantiate, "nix-instantiate is required (Debian package nix-bin)"
+    proc = subprocess.run([nix_instantiate, "--eval", "--strict", "--json", "--expr", expr],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    return dict(json.loads(proc.stdout))
