@@ -40,7 +40,7 @@ class Check:
     name: str
     predicted: str
     out_path: str | None
-    actual: str  # "cached", "missing" or "not checked"
+    actual: str  # "cached", "missing", "refused" (Nix could not evaluate it) or "not checked"
     note: str = ""
     nixpkgs_out_path: str | None = None
 
@@ -54,11 +54,13 @@ class Check:
     @property
     def surprise(self) -> bool:
         """Predicted from the cache but it must be built: the costly kind of wrong."""
-        return self.predicted == "cached" and self.actual == "missing"
+        return (self.predicted == "cached" and self.actual == "missing") or self.actual == "refused"
 
     @property
     def agrees(self) -> bool:
         """Whether the prediction got the cost right: from the cache, or built here."""
+        if self.actual == "refused":
+            return False
         return self.actual == "not checked" or (self.predicted == "cached") == (self.actual == "cached")
 
 
@@ -66,13 +68,21 @@ def _hash_part(out_path: str) -> str:
     return out_path.removeprefix("/nix/store/").split("-", 1)[0]
 
 
-def _apply_expression(interpreter: str, system: str, attrs: Sequence[str]) -> str:
+def _apply_expression(interpreter: str, system: str, attrs: Sequence[str], ours: frozenset[str]) -> str:
     """A function of the overlaid package set (``legacyPackages.<system>``) to, for each attr, its out path
-    there and in nixpkgs as it is (``import pkgs.path``), for ``nix eval --apply``."""
-    def out(ps: str, a: str) -> str:
-        return f"(if {ps} ? {nix_attr(a)} then {ps}.{nix_attr(a)}.outPath else null)"
+    there and in nixpkgs as it is (``import pkgs.path``), for ``nix eval --apply``.
 
-    fields = " ".join(f"{nix_string(a)} = [ {out('ps', a)} {out('base', a)} ];" for a in attrs)
+    Packages nixpkgs refuses (broken, unfree: a ``throw``) get no out path instead of failing the whole
+    evaluation; the packages nixgen's overlay defines (``ours``) are not guarded, so their errors show.
+    """
+    def out(ps: str, a: str, guard: bool) -> str:
+        value = f"{ps}.{nix_attr(a)}.outPath"
+        if guard:
+            value = f"(let r = builtins.tryEval {value}; in if r.success then r.value else null)"
+        return f"(if {ps} ? {nix_attr(a)} then {value} else null)"
+
+    fields = " ".join(f"{nix_string(a)} = [ {out('ps', a, a not in ours)} {out('base', a, True)} ];"
+                      for a in attrs)
     return (f"pkgs: let ps = pkgs.{nix_attr(interpreter)}.pkgs; "
             f"base = (import pkgs.path {{ system = {nix_string(system)}; }}).{nix_attr(interpreter)}.pkgs; "
             f"in {{ {fields} }}")
@@ -96,7 +106,8 @@ def evaluate_out_paths(flake_text: str, plan: Plan, *, nixpkgs: str | None = Non
         if nixpkgs is not None:
             command += ["--override-input", "nixpkgs", nixpkgs]
         command += [f"path:{tmp}#legacyPackages.{plan.system}",
-                    "--apply", _apply_expression(plan.interpreter, plan.system, attrs)]
+                    "--apply", _apply_expression(plan.interpreter, plan.system, attrs,
+                                                 frozenset(p.attr for p in plan.overrides))]
         try:
             proc = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -155,9 +166,13 @@ def compare(plan: Plan, out_paths: Mapping[str, tuple[str | None, str | None]], 
     for status in predict(plan).statuses:
         path, nixpkgs_path = out_paths.get(status.attr, (None, None))
         if path is None:
+            if status.attr in out_paths:  # evaluated, and nixpkgs refused it (broken, unfree, unsupported)
+                checks.append(Check(status.name, status.state, None, "refused",
+                                    "nixpkgs refuses to evaluate it: broken, unfree or unsupported on this system"))
+                continue
             local = any(p.attr == status.attr and p.provider == "local" for p in plan.packages)
-            why = "built from your source tree" if local else "no out path known"
-            checks.append(Check(status.name, status.state, None, "not checked", why))
+            checks.append(Check(status.name, status.state, None, "not checked",
+                                "built from your source tree" if local else "not evaluated"))
             continue
         note = ""
         known = pyset.packages.get(status.attr) if pyset is not None else None
@@ -173,6 +188,9 @@ def render_checks(checks: Sequence[Check], method: str) -> str:
     lines = []
     for c in checks:
         mark = "ok  " if c.agrees else "DIFF" if c.surprise else "BETTER"
+        if c.actual == "refused":
+            lines.append(f"{mark} {c.name}: predicted {c.predicted}, but {c.note}")
+            continue
         line = f"{mark} {c.name}: predicted {c.predicted}, binary cache: {c.actual}"
         if c.out_path and not c.agrees:
             line += f" ({c.out_path})"
@@ -185,7 +203,7 @@ def render_checks(checks: Sequence[Check], method: str) -> str:
         if c.note and c.actual == "not checked":
             line += f" ({c.note})"
         lines.append(line)
-    checked = [c for c in checks if c.actual != "not checked"]
+    checked = [c for c in checks if c.actual not in ("not checked", "refused")]
     surprises = [c for c in checks if c.surprise]
     better = [c for c in checks if not c.agrees and not c.surprise]
     lines.append(f"{len(checked)} checked ({method}), {len(surprises) + len(better)} differ from the prediction"

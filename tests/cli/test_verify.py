@@ -125,3 +125,19 @@ def test_an_unreachable_binary_cache_is_a_clear_error(run: Any) -> None:
     proc = run("verify", RODEO, "--substituter", "http://127.0.0.1:9", "--no-eval")
     assert proc.returncode == 3
     assert "cannot reach the binary cache at http://127.0.0.1:9/" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_package_nixpkgs_refuses_is_named_without_failing_the_evaluation(
+        run: Any, binary_cache: tuple[str, Path], tmp_path: Path) -> None:
+    url, root = binary_cache
+    nixpkgs = fixture_nixpkgs(tmp_path)
+    _fill_cache(run, RODEO, root, tmp_path)
+    data = json.loads((nixpkgs / "packages.json").read_text())
+    data["pythonSets"]["python313Packages"]["docrep"]["broken"] = True
+    (nixpkgs / "packages.json").write_text(json.dumps(data))
+    proc = run("verify", RODEO, "--substituter", url, "--nixpkgs", f"path:{nixpkgs}")
+    # The environment could not be built: that is the costliest miss, named, and the rest still checked.
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert ("DIFF docrep: predicted cached, but nixpkgs refuses to evaluate it: broken, unfree or unsupported "
+            "on this system" in proc.stdout)
+    assert "ok   cartopy: predicted cached, binary cache: cached" in proc.stdout
