@@ -234,8 +234,7 @@ def verify_command(input_file: Path, substituter: str, nixpkgs_ref: str | None, 
 
     Exits 1 when a package predicted to come from the cache would have to be built.
     """
-    import shutil
-
+    from nixgen.nixcmd import flake_command
     from nixgen.nixpkgs.snapshot import Snapshot
     from nixgen.pipeline import choose_target, render
     from nixgen.verify import ask_cache, compare, evaluate_out_paths, render_checks, snapshot_out_paths
@@ -243,7 +242,7 @@ def verify_command(input_file: Path, substituter: str, nixpkgs_ref: str | None, 
     locked = _locked(input_file, {**kwargs, "quiet": True})
     text, plan = render(locked, kwargs["snapshot_dir"], input_file.resolve().parent)
     _target, pyset = choose_target(Snapshot.load(kwargs["snapshot_dir"]), kwargs["python"], plan.system)
-    if evaluate and shutil.which("nix") is None:
+    if evaluate and flake_command() is None:
         click.echo("note: nix is not on PATH; checking the packages predicted cached by the snapshot's out "
                    "paths (install Nix for exact out paths)", err=True)
         evaluate = False
@@ -442,8 +441,7 @@ def show(name: str | None, snapshot_dir: Path | None, python: str | None) -> Non
     if not found:
         raise UsageError(f"{target.packages_attr} in the snapshot has no package installing {name}")
     for pkg in found:
-        click.echo(f"{target.packages_attr}.{pkg.attr}\t{pkg.pypi_name} {pkg.version}\t/nix/store/"
-                   f"{pkg.out_hash}-{pkg.store_name}")
+        click.echo(f"{target.packages_attr}.{pkg.attr}\t{pkg.pypi_name} {pkg.version}\t{pkg.out_path}")
 
 
 @cli.group("overrides")

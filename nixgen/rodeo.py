@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from nixgen.errors import InputError
+from nixgen.nixcmd import flake_command
 from nixgen.resolve.target import SYSTEMS
 
 STAGES = ("resolved", "generated", "built", "imports ok")
@@ -174,10 +175,10 @@ class _StageFailed(Exception):
 
 
 def _nix_cmd() -> list[str]:
-    nix = shutil.which("nix")
+    nix = flake_command()
     if nix is None:
         raise _StageFailed("--build needs Nix (nix) on PATH")
-    return [nix, "--extra-experimental-features", "nix-command flakes"]
+    return nix
 
 
 def _build(cell: Cell, cell_dir: Path, left: Callable[[], float]) -> None:

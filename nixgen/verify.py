@@ -11,7 +11,6 @@ binary cache HTTP layout).
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -21,11 +20,10 @@ from pathlib import Path
 
 from nixgen.emit.nix import nix_attr, nix_string
 from nixgen.errors import IndexAccessError, NixEvalError
+from nixgen.nixcmd import flake_command
 from nixgen.nixpkgs.snapshot import PythonSet
 from nixgen.plan.model import Plan
 from nixgen.plan.status import predict
-
-NIX_FLAGS = ("--extra-experimental-features", "nix-command flakes")
 
 
 @dataclass(frozen=True)
@@ -41,8 +39,9 @@ class Check:
     predicted: str
     out_path: str | None
     actual: str  # "cached", "missing", "refused" (Nix could not evaluate it) or "not checked"
-    note: str = ""
+    note: str = ""  # why it was not checked or was refused
     nixpkgs_out_path: str | None = None
+    snapshot_out_path: str | None = None  # what the snapshot recorded for this attribute
 
     @property
     def changed(self) -> bool | None:
@@ -50,6 +49,13 @@ class Check:
         if self.out_path is None or self.nixpkgs_out_path is None:
             return None
         return self.out_path != self.nixpkgs_out_path
+
+    @property
+    def drifted(self) -> bool:
+        """Predicted cached and unchanged by the overlay, yet not at the snapshot's out path: the evaluated
+        nixpkgs is not the one the snapshot was read from."""
+        return (self.predicted == "cached" and not self.changed and self.snapshot_out_path is not None
+                and self.out_path != self.snapshot_out_path)
 
     @property
     def surprise(self) -> bool:
@@ -96,13 +102,13 @@ def evaluate_out_paths(flake_text: str, plan: Plan, *, nixpkgs: str | None = Non
     ``nixpkgs`` (a flake reference) replaces the flake's pinned nixpkgs input. Packages built from a local
     source tree are left out: the flake is evaluated from a temporary directory that does not hold them.
     """
-    nix = shutil.which("nix")
+    nix = flake_command()
     if nix is None:
         raise NixEvalError("Nix is not on PATH", hint="install Nix, or pass --no-eval")
     attrs = [p.attr for p in plan.packages if p.provider != "local"]
     with tempfile.TemporaryDirectory(prefix="nixgen-verify-") as tmp:
         (Path(tmp) / "flake.nix").write_text(flake_text, encoding="utf-8")
-        command = [nix, *NIX_FLAGS, "eval", "--json", "--no-write-lock-file"]
+        command = [*nix, "eval", "--json", "--no-write-lock-file"]
         if nixpkgs is not None:
             command += ["--override-input", "nixpkgs", nixpkgs]
         command += [f"path:{tmp}#legacyPackages.{plan.system}",
@@ -130,7 +136,7 @@ def snapshot_out_paths(plan: Plan, pyset: PythonSet | None) -> dict[str, tuple[s
     for p in plan.packages:
         pkg = pyset.packages.get(p.attr) if pyset is not None and p.provider == "nixpkgs" else None
         if pkg is not None:
-            out[p.attr] = (f"/nix/store/{pkg.out_hash}-{pkg.store_name}", None)
+            out[p.attr] = (pkg.out_path, None)
     return out
 
 
@@ -174,12 +180,10 @@ def compare(plan: Plan, out_paths: Mapping[str, tuple[str | None, str | None]], 
             checks.append(Check(status.name, status.state, None, "not checked",
                                 "built from your source tree" if local else "not evaluated"))
             continue
-        note = ""
         known = pyset.packages.get(status.attr) if pyset is not None else None
-        if status.state == "cached" and known is not None and _hash_part(path) != known.out_hash:
-            note = "out path differs from the snapshot's"
         checks.append(Check(status.name, status.state, path, "cached" if in_cache.get(path) else "missing",
-                            note, nixpkgs_path))
+                            nixpkgs_out_path=nixpkgs_path,
+                            snapshot_out_path=known.out_path if known else None))
     return checks
 
 
@@ -208,7 +212,7 @@ def render_checks(checks: Sequence[Check], method: str) -> str:
     better = [c for c in checks if not c.agrees and not c.surprise]
     lines.append(f"{len(checked)} checked ({method}), {len(surprises) + len(better)} differ from the prediction"
                  + (f": {len(better)} cheaper than predicted" if better else ""))
-    drifted = [c for c in checks if c.note == "out path differs from the snapshot's" and not c.changed]
+    drifted = [c for c in checks if c.drifted]
     if drifted:
         lines.append(f"note: {len(drifted)} package(s) predicted cached evaluate to out paths other than the "
                      "snapshot's: the evaluated nixpkgs is not the one the snapshot was read from")

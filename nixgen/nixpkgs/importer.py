@@ -12,6 +12,7 @@ from pathlib import Path
 from packaging.utils import canonicalize_name
 
 from nixgen.errors import SnapshotError
+from nixgen.nixcmd import flake_command
 from nixgen.nixpkgs.nixindex import read_store_paths
 from nixgen.nixpkgs.snapshot import NixPythonPackage, PythonSet, Snapshot, SnapshotMeta, build_snapshot
 
@@ -60,7 +61,6 @@ def locate_nixpkgs(source: str) -> NixpkgsSource:
     """A nixpkgs checkout (a directory) or a flake reference (``github:NixOS/nixpkgs/<rev>``,
     ``path:/src/nixpkgs``, a registry name), fetched and locked with ``nix flake metadata``."""
     import json
-    import shutil
     import subprocess
 
     local = Path(source).expanduser()
@@ -70,12 +70,11 @@ def locate_nixpkgs(source: str) -> NixpkgsSource:
                                 hint="give a nixpkgs checkout or a flake reference such as github:NixOS/nixpkgs/<rev>")
         if not (local / "default.nix").exists():
             raise SnapshotError(f"{source} is not a nixpkgs checkout (no default.nix)")
-        return NixpkgsSource(local.resolve(), str(local))
-    nix = shutil.which("nix")
+        return NixpkgsSource(local.resolve(), str(local.resolve()))
+    nix = flake_command()
     if nix is None:
         raise SnapshotError("importing from a flake reference needs Nix on PATH", hint="install Nix")
-    proc = subprocess.run([nix, "--extra-experimental-features", "nix-command flakes", "flake", "metadata",
-                           "--json", source], capture_output=True, text=True)
+    proc = subprocess.run([*nix, "flake", "metadata", "--json", source], capture_output=True, text=True)
     if proc.returncode != 0:
         lines = proc.stderr.strip().splitlines()
         raise SnapshotError(f"{source} is neither a nixpkgs checkout nor a flake reference Nix can fetch: "

@@ -51,6 +51,11 @@ class NixPythonPackage:
     out_hash: str  # the store path hash of the "out" output
     store_name: str  # e.g. "python3.13-cartopy-0.25.0"
 
+    @property
+    def out_path(self) -> str:
+        """The store path of the "out" output."""
+        return f"/nix/store/{self.out_hash}-{self.store_name}"
+
 
 @dataclass(frozen=True)
 class NativePackage:

@@ -118,7 +118,7 @@ def test_exact_edges_predict_what_evaluation_confirms(tmp_path: Path, index_serv
     # agrees that pyproj rebuilds, and finds the exact snapshot's out paths where it predicted them.
     url, root = binary_cache
     for pkg in Snapshot.read(tmp_path / "exact").python_set().packages.values():
-        (root / f"{pkg.out_hash}.narinfo").write_text(f"StorePath: /nix/store/{pkg.out_hash}-{pkg.store_name}\n")
+        (root / f"{pkg.out_hash}.narinfo").write_text(f"StorePath: {pkg.out_path}\n")
     proc = nixgen("verify", req, *common, "--substituter", url, "--nixpkgs", f"path:{checkout}")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "ok   pyproj: predicted rebuild, binary cache: missing" in proc.stdout

@@ -106,7 +106,7 @@ def test_without_evaluation_the_snapshot_out_paths_are_checked(
     attrs = [a for a in _nixpkgs_attrs(run, RODEO) if a in pyset.packages]
     for attr in attrs:
         pkg = pyset.packages[attr]
-        _serve(root, f"/nix/store/{pkg.out_hash}-{pkg.store_name}")
+        _serve(root, pkg.out_path)
     proc = run("verify", RODEO, "--substituter", url, "--no-eval")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert f"{len(attrs)} checked (out paths from the snapshot), 0 differ" in proc.stdout
