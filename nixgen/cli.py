@@ -13,8 +13,8 @@ import click
 from packaging.utils import canonicalize_name
 
 from nixgen import __version__
+from nixgen.core.kinds import FORCED_PROVIDERS, PREFERS, STRATEGIES, ForcedProvider
 from nixgen.errors import NixgenError, UsageError
-from nixgen.resolve.model import PROVIDERS, Provider
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -39,13 +39,15 @@ def _exclude_newer(_ctx: click.Context, _param: click.Parameter, value: str | No
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _providers(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> dict[str, Provider]:
-    out: dict[str, Provider] = {}
+def _providers(_ctx: click.Context, _param: click.Parameter,
+               values: tuple[str, ...]) -> dict[str, ForcedProvider]:
+    out: dict[str, ForcedProvider] = {}
     for value in values:
         name, sep, provider = value.partition("=")
-        if not sep or not name or provider not in PROVIDERS:
-            raise click.BadParameter(f"{value!r}: expected NAME={'|'.join(PROVIDERS)}")
-        out[canonicalize_name(name)] = provider
+        forced = next((p for p in FORCED_PROVIDERS if p == provider), None)
+        if not sep or not name or forced is None:
+            raise click.BadParameter(f"{value!r}: expected NAME={'|'.join(FORCED_PROVIDERS)}")
+        out[canonicalize_name(name)] = forced
     return out
 
 
@@ -60,7 +62,7 @@ def resolve_options(func: F) -> F:
                      help="Ignore files uploaded after DATE (a date means its midnight UTC)."),
         click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
                      help="Cache directory (default: the user cache dir; env NIXGEN_CACHE_DIR)."),
-        click.option("--prefer", type=click.Choice(["nixpkgs", "latest"]), default="nixpkgs", show_default=True,
+        click.option("--prefer", type=click.Choice(PREFERS), default="nixpkgs", show_default=True,
                      help="nixpkgs: keep the snapshot's version when it fits (a binary-cache hit); "
                           "latest: newest release."),
         click.option("--provider", "providers", multiple=True, callback=_providers, metavar="NAME=PROVIDER",
@@ -75,7 +77,7 @@ def resolve_options(func: F) -> F:
         click.option("--overrides", "override_files", multiple=True,
                      type=click.Path(dir_okay=False, path_type=Path),
                      help="Your own override rules (TOML), applied before nixgen's curated ones."),
-        click.option("--strategy", type=click.Choice(["min-build", "latest"]), default="min-build",
+        click.option("--strategy", type=click.Choice(STRATEGIES), default="min-build",
                      show_default=True,
                      help="min-build: least estimated build time (wheels for nixpkgs packages that would "
                           "rebuild); latest: newest versions, and say what they cost."),
@@ -139,22 +141,104 @@ def _options(kwargs: dict[str, Any]) -> Any:
                    python=kwargs["python"], systems=tuple(kwargs["systems"]) or Options.systems,
                    snapshot_dir=kwargs["snapshot_dir"],
                    override_files=tuple(kwargs["override_files"]), tests=kwargs["tests"],
-                   strategy=kwargs["strategy"], build_metadata=not kwargs["no_build_metadata"])
+                   strategy=kwargs["strategy"], build_metadata=not kwargs["no_build_metadata"],
+                   extras=tuple(kwargs.get("extras", ())), groups=tuple(kwargs.get("groups", ())),
+                   upgrade=kwargs.get("upgrade", False),
+                   upgrade_packages=frozenset(canonicalize_name(n) for n in kwargs.get("upgrade_packages", ())))
 
 
-def _locked(path: Path, kwargs: dict[str, Any]) -> Any:
+def _note(text: str) -> None:
+    click.echo(f"note: {text}", err=True)
+
+
+def _read_lock(path: Path) -> Any:
+    """A nixgen pylock.toml, with a note for each recorded override file that is missing or changed."""
+    from nixgen.lock.pylock import read_pylock
+    from nixgen.session import override_changes
+
+    lock = read_pylock(path)
+    for f, how in override_changes(lock.overrides):
+        _note(f"the overrides file {f.path} recorded in {path} is {how}; the lock's recipes are used as "
+              "locked (re-lock to apply the file as it is now)")
+    return lock
+
+
+def _previous(output: Path | None) -> Any:
+    """The lock already at ``output`` (re-locking prefers its pins), or None."""
+    from nixgen.errors import InputError
+    from nixgen.lock.pylock import is_pylock, read_pylock
+
+    if output is None or not is_pylock(output) or not output.is_file():
+        return None
+    try:
+        return read_pylock(output)
+    except InputError as err:
+        _note(f"{output} is not a lock this nixgen can read ({err.message.splitlines()[0]}); "
+              "resolving without its pins")
+        return None
+
+
+def _relock_input(lock: Any, path: Path, kwargs: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """Re-locking from a lock: its recorded sources and options (the command line's --upgrade flags on top)."""
     from nixgen.inputs.detect import read_input
-    from nixgen.inputs.model import RequirementSet
-    from nixgen.pipeline import lock_requirements
 
-    data = read_input(path, kwargs.get("extras", ()), kwargs.get("groups", ()))
-    if not isinstance(data, RequirementSet):
-        return data  # already locked (pylock.toml)
+    options = lock.options
+    if not options.sources:
+        raise UsageError(f"{path} records no sources to lock again from",
+                         hint="run `nixgen lock` on the requirements file instead")
+    missing = [f.path for f in lock.overrides.files if not Path(f.path).is_file()]
+    if missing:
+        raise UsageError(f"the overrides file(s) {', '.join(missing)} recorded in {path} are missing",
+                         hint="restore them, or lock again from the sources without them: "
+                              f"`nixgen lock {options.sources[0]} -o {path}`")
+    merged = {**kwargs, "python": options.python, "systems": options.systems, "prefer": options.prefer,
+              "strategy": options.strategy, "providers": dict(options.providers), "tests": options.tests,
+              "no_build_metadata": not options.build_metadata, "exclude_newer": options.exclude_newer,
+              "override_files": tuple(Path(f.path) for f in lock.overrides.files), "extras": options.extras,
+              "groups": options.groups,
+              "snapshot_dir": Path(options.snapshot) if options.snapshot else kwargs["snapshot_dir"],
+              "index_url": options.index_urls[0] if options.index_urls and "****" not in options.index_urls[0]
+              else kwargs["index_url"]}
+    return read_input(Path(options.sources[0]), options.extras, options.groups), merged
+
+
+def _locked(path: Path, kwargs: dict[str, Any], *, relock: bool = False, previous: Any = None) -> Any:
+    """The lock for FILE: read as it is (a pylock.toml), or resolved now (re-resolved, for ``relock``)."""
+    from nixgen.inputs.detect import read_input
+    from nixgen.lock.pylock import is_pylock
+    from nixgen.pipeline import lock
+    from nixgen.session import Session
+
+    if is_pylock(path):
+        existing = _read_lock(path)
+        if not relock:
+            return existing
+        reqset, kwargs = _relock_input(existing, path, kwargs)
+        previous = previous or existing
+    else:
+        reqset = read_input(path, kwargs.get("extras", ()), kwargs.get("groups", ()))
+    options = _options(kwargs)
+    session = Session.load(options.snapshot_dir, options.override_files)
     with _progress(kwargs["quiet"]) as on_fetch:
-        return lock_requirements(data, _options(kwargs), on_fetch)
+        return lock(reqset, session, options, on_fetch, previous)
 
 
-def _emit(text: str, output: Path | None) -> None:
+def _emit(text: str, output: Path | None, check: bool, what: str) -> None:
+    """Write ``text`` (atomically) or print it; with ``check``, compare with ``output`` and write nothing."""
+    if check:
+        from nixgen.errors import CheckWouldChange
+
+        if output is None:
+            raise UsageError("--check needs -o FILE: the file to compare with")
+        try:
+            old = output.read_text(encoding="utf-8")
+        except OSError:
+            old = None
+        if old == text:
+            click.echo(f"{output} is up to date", err=True)
+            return
+        raise CheckWouldChange(f"{output} would change: {_difference(old, text, what)}",
+                               hint="run the same command without --check to write it")
     if output is None:
         sys.stdout.write(text)
         sys.stdout.flush()
@@ -164,42 +248,91 @@ def _emit(text: str, output: Path | None) -> None:
     write_atomic(output, text)
 
 
-def _summary(locked: Any, plan: Any, quiet: bool) -> None:
+def _difference(old: str | None, new: str, what: str) -> str:
+    """A short summary of how ``new`` differs from ``old``."""
+    if old is None:
+        return "it does not exist yet"
+    if what == "lock":
+        import tomllib
+
+        def pins(text: str) -> dict[str, str]:
+            try:
+                data = tomllib.loads(text)
+            except tomllib.TOMLDecodeError:
+                return {}
+            out = {str(p.get("name")): str(p.get("version")) for p in data.get("packages", [])}
+            for p in data.get("tool", {}).get("nixgen", {}).get("nixpkgs-only", []):
+                out[str(p.get("name"))] = str(p.get("version"))
+            return out
+
+        before, after = pins(old), pins(new)
+        changes = [f"+{n} {after[n]}" for n in sorted(set(after) - set(before))]
+        changes += [f"-{n} {before[n]}" for n in sorted(set(before) - set(after))]
+        changes += [f"{n} {before[n]} → {after[n]}" for n in sorted(set(before) & set(after))
+                    if before[n] != after[n]]
+        if changes:
+            return ", ".join(changes[:12]) + (f" (and {len(changes) - 12} more)" if len(changes) > 12 else "")
+    import difflib
+
+    diff = [d for d in difflib.unified_diff(old.splitlines(), new.splitlines(), lineterm="", n=0)
+            if d[:1] in "+-" and not d.startswith(("+++", "---"))]
+    return f"{sum(d.startswith('+') for d in diff)} line(s) added, {sum(d.startswith('-') for d in diff)} removed"
+
+
+def _summary(lock: Any, quiet: bool) -> None:
     if quiet:
         return
     from nixgen.emit.report import print_summary
 
-    print_summary(locked, plan)
+    print_summary(lock)
+
+
+_CHECK_HELP = ("Compare with the file at -o instead of writing it: exit 0 when up to date, 8 when it would change. "
+               "A flake made without a lock or --exclude-newer can change whenever the index does.")
 
 
 @cli.command()
 @click.argument("input_file", metavar="FILE", type=click.Path(path_type=Path))
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the flake here (atomically) instead of stdout.")
+@click.option("--check", is_flag=True, help=_CHECK_HELP)
 @resolve_options
-def generate(input_file: Path, output: Path | None, **kwargs: Any) -> None:
-    """Write a flake.nix for FILE (requirements.txt or pylock.toml)."""
+def generate(input_file: Path, output: Path | None, check: bool, **kwargs: Any) -> None:
+    """Write a flake.nix for FILE (requirements.txt, pyproject.toml, uv.lock, poetry.lock or pylock.toml)."""
     from nixgen.pipeline import render
 
     locked = _locked(input_file, kwargs)
-    text, plan = render(locked, kwargs["snapshot_dir"], output.parent if output is not None else None)
-    _emit(text, output)
-    _summary(locked, plan, kwargs["quiet"])
+    text = render(locked, output.parent if output is not None else None)
+    _emit(text, output, check, "flake")
+    _summary(locked, kwargs["quiet"] or check)
 
 
 @cli.command()
 @click.argument("input_file", metavar="FILE", type=click.Path(path_type=Path))
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the lock here (atomically) instead of stdout; name it pylock.toml.")
+              help="Write the lock here (atomically) instead of stdout; name it pylock.toml. An existing "
+                   "nixgen lock there is re-locked: its index pins are kept where they still fit.")
+@click.option("--check", is_flag=True, help=_CHECK_HELP)
+@click.option("--upgrade", "-U", is_flag=True, help="Re-locking: drop the preference for every locked pin.")
+@click.option("--upgrade-package", "-P", "upgrade_packages", multiple=True, metavar="NAME",
+              help="Re-locking: drop the preference for NAME's locked pin (repeatable).")
 @resolve_options
-def lock(input_file: Path, output: Path | None, **kwargs: Any) -> None:
-    """Resolve FILE and write the result as a PEP 751 lock (pylock.toml)."""
-    from nixgen.emit.pylock import write_pylock
-    from nixgen.pipeline import plan_of
+def lock(input_file: Path, output: Path | None, check: bool, **kwargs: Any) -> None:
+    """Resolve FILE and write the result as a PEP 751 lock (pylock.toml).
 
-    locked = _locked(input_file, kwargs)
-    _emit(write_pylock(locked), output)
-    _summary(locked, plan_of(locked, kwargs["snapshot_dir"]), kwargs["quiet"])
+    FILE may be a pylock.toml nixgen wrote: it is locked again from the sources and options it records.
+    """
+    from nixgen.emit.header import command
+    from nixgen.lock.pylock import write_pylock
+
+    from nixgen.lock.pylock import is_pylock
+
+    previous = _previous(output)
+    locked = _locked(input_file, kwargs, relock=True, previous=previous)
+    # Paths in the lock are relative to where it is written; on stdout, to the lock it was made from (or here).
+    directory = output.parent if output is not None else input_file.parent if is_pylock(input_file) else Path.cwd()
+    _emit(write_pylock(locked, directory, command(locked, lock=True)), output, check, "lock")
+    _summary(locked, kwargs["quiet"] or check)
 
 
 @cli.command()
@@ -209,14 +342,13 @@ def lock(input_file: Path, output: Path | None, **kwargs: Any) -> None:
 def report(input_file: Path, as_json: bool, **kwargs: Any) -> None:
     """What comes from the binary cache, what is fetched or built, why, and the estimated build time."""
     from nixgen.emit.report import print_summary, report_json
-    from nixgen.pipeline import plan_of
 
     locked = _locked(input_file, {**kwargs, "quiet": kwargs["quiet"] or as_json})
-    plan = plan_of(locked, kwargs["snapshot_dir"])
+    systems = tuple(kwargs["systems"])
     if as_json:
-        click.echo(report_json(locked, plan), nl=False)
+        click.echo(report_json(locked, systems), nl=False)
     else:
-        print_summary(locked, plan, stdout=True)
+        print_summary(locked, stdout=True, systems=systems)
 
 
 @cli.command("verify")
@@ -240,12 +372,13 @@ def verify_command(input_file: Path, substituter: str, nixpkgs_ref: str | None, 
     from nixgen.verify import ask_cache, compare, evaluate_out_paths, render_checks, snapshot_out_paths
 
     locked = _locked(input_file, {**kwargs, "quiet": True})
-    text, plan = render(locked, kwargs["snapshot_dir"], input_file.resolve().parent)
-    _target, pyset = choose_target(Snapshot.load(kwargs["snapshot_dir"]), kwargs["python"], plan.system)
+    text = render(locked, input_file.resolve().parent)
+    plan = locked.plan
     if evaluate and flake_command() is None:
         click.echo("note: nix is not on PATH; checking the packages predicted cached by the snapshot's out "
                    "paths (install Nix for exact out paths)", err=True)
         evaluate = False
+    _target, pyset = choose_target(Snapshot.load(kwargs["snapshot_dir"]), plan.python_version, plan.system)
     if evaluate:
         out_paths = evaluate_out_paths(text, plan, nixpkgs=nixpkgs_ref)
         method = f"out paths from nix eval of the flake for {plan.system}"
@@ -367,12 +500,17 @@ def rodeo_merge(files: tuple[Path, ...], json_out: Path | None, md_out: Path | N
 @click.argument("input_file", metavar="FILE", type=click.Path(path_type=Path))
 @resolve_options
 def explain_command(name: str, input_file: Path, **kwargs: Any) -> None:
-    """Why NAME is in FILE's closure, which provider was chosen and why, and what it costs."""
+    """Why NAME is in FILE's closure, which provider was chosen and why, and what it costs (per system)."""
     from nixgen.emit.report import explain
-    from nixgen.pipeline import plan_of
+    from nixgen.errors import ProjectNotFound
 
     locked = _locked(input_file, {**kwargs, "quiet": True})
-    click.echo(explain(locked, plan_of(locked, kwargs["snapshot_dir"]), name))
+    systems = tuple(kwargs["systems"])
+    texts = [t for p in locked.plans if not systems or p.system in systems if (t := explain(p, name)) is not None]
+    if not texts:
+        raise ProjectNotFound(f"{canonicalize_name(name)} is not in this resolution",
+                              hint=f"`nixgen report {input_file}` lists every package")
+    click.echo("\n".join(texts))
 
 
 @cli.group()

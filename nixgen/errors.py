@@ -94,3 +94,9 @@ class OverrideError(NixgenError):
     """Override data that is invalid (names the file and entry)."""
 
     exit_code = 2
+
+
+class CheckWouldChange(NixgenError):
+    """``--check``: the file on disk is not what nixgen would write now (it was not written)."""
+
+    exit_code = 8

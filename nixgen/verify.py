@@ -23,7 +23,7 @@ from nixgen.errors import IndexAccessError, NixEvalError
 from nixgen.nixcmd import flake_command
 from nixgen.nixpkgs.snapshot import PythonSet
 from nixgen.plan.model import Plan
-from nixgen.plan.status import predict
+from nixgen.plan.predict import predict
 
 
 @dataclass(frozen=True)

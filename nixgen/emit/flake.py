@@ -4,28 +4,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import jinja2
 
 from nixgen import __version__
+from nixgen.emit import words
 from nixgen.emit.nix import nix_attr, nix_attr_path, nix_comment, nix_interpolated, nix_string, sri_sha256
+from nixgen.lock.model import NixpkgsPin
 from nixgen.plan.model import Plan
 
 
-@dataclass(frozen=True)
-class NixpkgsPin:
-    """The nixpkgs revision the flake pins (the snapshot's)."""
-
-    rev: str
-    nar_hash: str | None
-    note: str
-    url: str | None = None  # a flake reference, for a snapshot evaluated from one without a known revision
-
-
-@lru_cache(maxsize=2)
 def _environment(html: bool = False) -> jinja2.Environment:
     """The template environment: Nix and YAML text (values escaped by filters), or HTML (autoescaped)."""
     env = jinja2.Environment(
@@ -37,7 +26,7 @@ def _environment(html: bool = False) -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
     )
     env.filters.update(nixstr=nix_string, attr=nix_attr, attrpath=nix_attr_path, sri=sri_sha256,
-                       comment=nix_comment, nixinterp=nix_interpolated)
+                       comment=nix_comment, nixinterp=nix_interpolated, reason=words.reason)
     return env
 
 

@@ -90,6 +90,8 @@ class CandidateSource:
     local: Mapping[str, LocalProject] = field(default_factory=dict)  # projects built from their source tree
     metadata_target: Target | None = None  # whose wheels to read nixpkgs candidates' metadata from
     allow_pre: bool = False
+    preferred: Mapping[str, str] = field(default_factory=dict)  # re-locking: the previous lock's index pins
+    prefer_wheels: frozenset[str] = frozenset()  # min-build: wheels first, nixpkgs only as a fallback
     notes: list[str] = field(default_factory=list)
     excluded: dict[str, list[Exclusion]] = field(default_factory=lambda: defaultdict(list))
     _pages: dict[str, ProjectFiles | None] = field(default_factory=dict)
@@ -115,7 +117,21 @@ class CandidateSource:
     # -- candidates -----------------------------------------------------------------------------------
     def candidates(self, name: str, extras: frozenset[str], reqs: Sequence[Req]) -> Iterator[Candidate]:
         """Every candidate for ``name`` in preference order (first = most preferred), built lazily: with
-        ``prefer="nixpkgs"`` the index's releases are only looked at if the nixpkgs candidate is rejected."""
+        ``prefer="nixpkgs"`` the index's releases are only looked at if the nixpkgs candidate is rejected.
+
+        A version ``preferred`` (re-locking) comes first when it is an index candidate; for a name in
+        ``prefer_wheels`` (min-build's trades) the index's wheels come first and nixpkgs' candidate last.
+        """
+        found = self._candidates(name, extras, reqs)
+        want = self.preferred.get(name)
+        if want is None:
+            yield from found
+            return
+        ordered = list(found)
+        ordered.sort(key=lambda c: c.from_nixpkgs or str(c.version) != want)
+        yield from ordered
+
+    def _candidates(self, name: str, extras: frozenset[str], reqs: Sequence[Req]) -> Iterator[Candidate]:
         if name in self.local:
             project = self.local[name]
             yield Candidate(name=name, version=Version(project.version), provider="local", extras=extras,
@@ -131,6 +147,9 @@ class CandidateSource:
         forced = self.forced.get(name)
         if forced is None and name in self.overrides.always_nixpkgs():
             forced = "nixpkgs"
+        if forced is None and not hashes and name in self.prefer_wheels:
+            yield from self._wheels_first(name, extras, reqs)
+            return
         nix = None if hashes or forced in ("wheel", "sdist") else self._nix_candidate(name, extras)
         if forced == "nixpkgs" and nix is None:
             raise UsageError(f"--provider {name}=nixpkgs, but the nixpkgs snapshot has no package "
@@ -156,6 +175,18 @@ class CandidateSource:
         merged = [nix, *index_cands]
         merged.sort(key=lambda c: (c.version, c.from_nixpkgs), reverse=True)
         yield from merged
+
+    def _wheels_first(self, name: str, extras: frozenset[str], reqs: Sequence[Req]) -> Iterator[Candidate]:
+        """The index's wheels (nixpkgs' version first), then the nixpkgs candidate as the fallback."""
+        nix = self._nix_candidate(name, extras)
+        page = self.page(name, required=nix is None)
+        if page is not None:
+            wheels = list(self._index_candidates(name, extras, page, reqs, "wheel", set()))
+            if nix is not None:
+                wheels.sort(key=lambda c: c.version != nix.version)
+            yield from wheels
+        if nix is not None:
+            yield nix
 
     def _nix_candidate(self, name: str, extras: frozenset[str]) -> Candidate | None:
         if self.pyset is None:

@@ -29,9 +29,9 @@ def test_rodeo_takes_everything_nixpkgs_has_from_nixpkgs(run: Any, tmp_path: Pat
         nix = pyset.by_pypi_name(name)
         tool = pin["tool"]["nixgen"]
         if nix is not None and nix.version == pin["version"]:
-            assert tool["provider"] == "nixpkgs", f"{name} {pin['version']} is in nixpkgs but was {tool}"
+            assert tool["pin"]["provider"] == "nixpkgs", f"{name} {pin['version']} is in nixpkgs but was {tool}"
     for name in ("cartopy", "tensorflow", "docrep"):
-        assert pins[name]["tool"]["nixgen"]["provider"] == "nixpkgs"
+        assert pins[name]["tool"]["nixgen"]["pin"]["provider"] == "nixpkgs"
         assert pins[name]["version"] == pyset.by_pypi_name(name).version  # type: ignore[union-attr]
 
 

@@ -24,7 +24,8 @@ def _serve(root: Path, out_path: str) -> None:
 
 def _nixpkgs_attrs(run: Any, req: Path, *extra: str) -> list[str]:
     lock = tomllib.loads(run("lock", req, "-q", *extra).stdout)
-    pins = [p["tool"]["nixgen"] for p in lock["packages"]] + lock["tool"]["nixgen"].get("nixpkgs-only", [])
+    pins = [p["tool"]["nixgen"]["pin"] for p in lock["packages"]]
+    pins += [p["pin"] for p in lock["tool"]["nixgen"].get("nixpkgs-only", [])]
     return sorted({p["attr"] for p in pins if p["provider"] == "nixpkgs" or p.get("nixpkgs-version")})
 
 
@@ -89,7 +90,7 @@ def test_an_edge_nixgen_does_not_know_is_caught_by_evaluation(
     system = ("--system", "x86_64-linux")
     _fill_cache(run, req, root, tmp_path, *system)
     report = json.loads(run("report", req, "--json", *system).stdout)
-    assert {p["name"]: p["status"] for p in report["packages"]}["pyproj"] == "cached"
+    assert {p["name"]: p["status"] for p in report["systems"][0]["packages"]}["pyproj"] == "cached"
     proc = run("verify", req, "--substituter", url, "--nixpkgs", nixpkgs, *system)
     assert proc.returncode == 1
     assert ("DIFF pyproj: predicted cached, binary cache: missing (/nix/store/" in proc.stdout

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from nixgen.emit.words import relaxation
 from nixgen.errors import ResolutionError, UsageError
 from nixgen.inputs.requirements_txt import parse_requirements
 from nixgen.nixpkgs.snapshot import NixPythonPackage, PythonSet
@@ -60,7 +61,7 @@ def base(ix: FixtureIndex) -> None:
 def test_nixpkgs_pins_between_nixpkgs_packages_are_relaxed(index: Callable[..., Index]) -> None:
     res = run(index(base), "alpha\n", nixset(alpha="1.0", beta="2.0"))
     assert providers(res) == {"alpha": ("1.0", "nixpkgs"), "beta": ("2.0", "nixpkgs")}
-    assert [r.describe() for r in res.relaxations] == [
+    assert [relaxation(r) for r in res.relaxations] == [
         "alpha 1.0 asks for beta<2; nixpkgs pairs it with beta 2.0"]
 
 
