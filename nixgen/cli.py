@@ -323,9 +323,7 @@ def lock(input_file: Path, output: Path | None, check: bool, **kwargs: Any) -> N
     FILE may be a pylock.toml nixgen wrote: it is locked again from the sources and options it records.
     """
     from nixgen.emit.header import command
-    from nixgen.lock.pylock import write_pylock
-
-    from nixgen.lock.pylock import is_pylock
+    from nixgen.lock.pylock import is_pylock, write_pylock
 
     previous = _previous(output)
     locked = _locked(input_file, kwargs, relock=True, previous=previous)
