@@ -126,6 +126,3 @@ class Lock:
     @property
     def traded(self) -> frozenset[str]:
         return frozenset(t.name for t in self.trades)
-
-    def plan_for(self, system: str) -> Plan | None:
-        return next((p for p in self.plans if p.system == system), None)

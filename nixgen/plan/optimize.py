@@ -9,7 +9,7 @@ however many trades it makes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from nixgen.plan.model import Plan
@@ -99,15 +99,3 @@ def python_candidates(default: str, interpreters: dict[str, str]) -> list[str]:
 
     ordered = sorted(interpreters.items(), key=lambda kv: (kv[0] != default, -Version(kv[1]).minor))
     return [".".join(v.split(".")[:2]) for _a, v in ordered if not Version(v).is_prerelease]
-
-
-def first_that_works(versions: Sequence[str], attempt: Callable[[str], object]) -> tuple[str, object] | None:
-    """The first version for which ``attempt`` returns without a NixgenError, and its result."""
-    from nixgen.errors import NixgenError
-
-    for version in versions:
-        try:
-            return version, attempt(version)
-        except NixgenError:
-            continue
-    return None
