@@ -12,7 +12,7 @@ from nixgen import __version__
 from nixgen.emit import words
 from nixgen.emit.nix import nix_attr, nix_attr_path, nix_comment, nix_interpolated, nix_string, sri_sha256
 from nixgen.lock.model import NixpkgsPin
-from nixgen.plan.model import Plan
+from nixgen.plan.model import Plan, PlannedPackage
 
 
 def _environment(html: bool = False) -> jinja2.Environment:
@@ -50,8 +50,6 @@ def render_flake(plans: Sequence[Plan], nixpkgs: NixpkgsPin, header: Sequence[st
     template = _environment().get_template("flake.nix.j2")
     first = plans[0]
     systems = [p.system for p in plans]
-    shared = [pkg for pkg in first.overrides if all(pkg in p.overrides for p in plans[1:])]
-    per_system = [(p.system, [pkg for pkg in p.overrides if pkg not in shared]) for p in plans]
     shared_env = [a for a in first.environment if all(a in p.environment for p in plans[1:])]
     system_env = [(p.system, [a for a in p.environment if a not in shared_env]) for p in plans]
     lines = [*header]
@@ -59,6 +57,9 @@ def render_flake(plans: Sequence[Plan], nixpkgs: NixpkgsPin, header: Sequence[st
         counts = ", ".join(f"{n} {k}" for k, n in plan.counts().items())
         lines.append(f"target: {plan.interpreter} ({plan.python_version}) on {plan.system}: {counts}")
     lines.append(f"nixpkgs: {nixpkgs.rev} ({nixpkgs.note})")
+    local_src = {pkg.attr: nix_path(pkg.source_path, flake_dir or Path.cwd())
+                 for plan in plans for pkg in plan.packages if pkg.source_path is not None}
+    overlay = render_overlay(plans, local_src)
     return template.render(
         version=__version__,
         header=lines,
@@ -66,10 +67,23 @@ def render_flake(plans: Sequence[Plan], nixpkgs: NixpkgsPin, header: Sequence[st
         nixpkgs=nixpkgs,
         systems=systems,
         interpreter=first.interpreter,
-        overrides=shared,
-        system_overrides=[(s, pkgs) for s, pkgs in per_system if pkgs],
+        overlay=overlay,
         environment=shared_env,
         system_environment=[(s, attrs) for s, attrs in system_env if attrs],
-        local_src={pkg.attr: nix_path(pkg.source_path, flake_dir or Path.cwd())
-                   for plan in plans for pkg in plan.packages if pkg.source_path is not None},
     )
+
+
+def _split(plans: Sequence[Plan]) -> tuple[list[PlannedPackage], list[tuple[str, list[PlannedPackage]]]]:
+    """The overlay's packages: those every system shares, and each system's own."""
+    first = plans[0]
+    shared = [pkg for pkg in first.overrides if all(pkg in p.overrides for p in plans[1:])]
+    per_system = [(p.system, [pkg for pkg in p.overrides if pkg not in shared]) for p in plans]
+    return shared, [(s, pkgs) for s, pkgs in per_system if pkgs]
+
+
+def render_overlay(plans: Sequence[Plan], local_src: dict[str, str]) -> str:
+    """The nixpkgs overlay (``final: prev: { … }``) that adds the plans' packages to the interpreter's set
+    through ``pythonPackagesExtensions``, guarded by the interpreter's attribute name."""
+    shared, per_system = _split(plans)
+    return _environment().get_template("overlay.nix.j2").render(
+        interpreter=plans[0].interpreter, overrides=shared, system_overrides=per_system, local_src=local_src)

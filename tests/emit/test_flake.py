@@ -70,4 +70,5 @@ def test_all_nixpkgs_plan_has_an_empty_overlay() -> None:
     text = render_flake([plan], PIN, [])
     assert_nix_parses(text)
     assert "buildPythonPackage" not in text
-    assert "{ };" in text
+    extension = text.split("pythonPackagesExtensions = prev.pythonPackagesExtensions ++ [")[1].split("];")[0]
+    assert extension.split("else")[1].split() == ["{", "}", ")"]
