@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -13,7 +14,7 @@ import click
 from packaging.utils import canonicalize_name
 
 from nixgen import __version__
-from nixgen.core.kinds import FORCED_PROVIDERS, PREFERS, STRATEGIES, ForcedProvider
+from nixgen.core.kinds import FORCED_PROVIDERS, OUTPUT_FORMATS, PREFERS, STRATEGIES, ForcedProvider, OutputFormat
 from nixgen.errors import NixgenError, UsageError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -88,6 +89,9 @@ def resolve_options(func: F) -> F:
                      help="pyproject.toml: also install this optional-dependencies extra."),
         click.option("--group", "groups", multiple=True, metavar="NAME",
                      help="pyproject.toml: also install this PEP 735 dependency group."),
+        click.option("--image-cmd", "image_cmd", metavar="COMMAND",
+                     help="The command of the container image (packages.<linux-system>.image), as a shell would "
+                          "split it (default: python3). Recorded in the lock."),
         click.option("--quiet", "-q", is_flag=True, help="No progress and no summary table on stderr."),
     ]
     for decorator in reversed(decorators):
@@ -143,6 +147,7 @@ def _options(kwargs: dict[str, Any]) -> Any:
                    override_files=tuple(kwargs["override_files"]), tests=kwargs["tests"],
                    strategy=kwargs["strategy"], build_metadata=not kwargs["no_build_metadata"],
                    extras=tuple(kwargs.get("extras", ())), groups=tuple(kwargs.get("groups", ())),
+                   image_cmd=tuple(shlex.split(kwargs["image_cmd"])) if kwargs.get("image_cmd") else (),
                    upgrade=kwargs.get("upgrade", False),
                    upgrade_packages=frozenset(canonicalize_name(n) for n in kwargs.get("upgrade_packages", ())))
 
@@ -195,7 +200,7 @@ def _relock_input(lock: Any, path: Path, kwargs: dict[str, Any]) -> tuple[Any, d
               "strategy": options.strategy, "providers": dict(options.providers), "tests": options.tests,
               "no_build_metadata": not options.build_metadata, "exclude_newer": options.exclude_newer,
               "override_files": tuple(Path(f.path) for f in lock.overrides.files), "extras": options.extras,
-              "groups": options.groups,
+              "groups": options.groups, "image_cmd": shlex.join(options.image_cmd) if options.image_cmd else None,
               "snapshot_dir": Path(options.snapshot) if options.snapshot else kwargs["snapshot_dir"],
               "index_url": options.index_urls[0] if options.index_urls and "****" not in options.index_urls[0]
               else kwargs["index_url"]}
@@ -293,17 +298,40 @@ _CHECK_HELP = ("Compare with the file at -o instead of writing it: exit 0 when u
 
 @cli.command()
 @click.argument("input_file", metavar="FILE", type=click.Path(path_type=Path))
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the flake here (atomically) instead of stdout.")
+@click.option("--output", "-o", type=click.Path(path_type=Path),
+              help="Write the flake here (atomically) instead of stdout; with --format nix, the directory (or "
+                   "default.nix path) for default.nix and shell.nix; with --format overlay, the overlay.nix path.")
+@click.option("--format", "fmt", type=click.Choice(OUTPUT_FORMATS), default="flake", show_default=True,
+              help="flake: a self-contained flake.nix; nix: default.nix and shell.nix for nix-build/nix-shell "
+                   "without flakes (nixpkgs pinned by fetchTarball); overlay: one overlay.nix for your own flake "
+                   "or nixpkgs import (a pylock.toml is written beside it, to make it again).")
 @click.option("--check", is_flag=True, help=_CHECK_HELP)
 @resolve_options
-def generate(input_file: Path, output: Path | None, check: bool, **kwargs: Any) -> None:
+def generate(input_file: Path, output: Path | None, fmt: OutputFormat, check: bool, **kwargs: Any) -> None:
     """Write a flake.nix for FILE (requirements.txt, pyproject.toml, uv.lock, poetry.lock or pylock.toml)."""
-    from nixgen.pipeline import render
+    from nixgen.lock.pylock import is_pylock
+    from nixgen.pipeline import render_files
 
+    if fmt == "nix" and output is None:
+        raise UsageError("--format nix writes two files, default.nix and shell.nix",
+                         hint="give the directory for them: -o DIR (or -o DIR/default.nix)")
+    out_dir = None if output is None else output.parent if output.suffix == ".nix" else output
     locked = _locked(input_file, kwargs)
-    text = render(locked, output.parent if output is not None else None)
-    _emit(text, output, check, "flake")
+    files = render_files(locked, fmt, out_dir)
+    if fmt == "flake":
+        _emit(files["flake.nix"], output, check, "flake")
+    elif fmt == "overlay":
+        _emit(files["overlay.nix"], output, check, "overlay")
+        if output is not None and not is_pylock(input_file) and not check:
+            from nixgen.emit.header import command
+            from nixgen.lock.pylock import write_pylock
+
+            assert out_dir is not None
+            _emit(write_pylock(locked, out_dir, command(locked, lock=True)), out_dir / "pylock.toml", False, "lock")
+    else:
+        assert out_dir is not None
+        for name, text in files.items():
+            _emit(text, out_dir / name, check, "nix")
     _summary(locked, kwargs["quiet"] or check)
 
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
-from nixgen.core.kinds import ForcedProvider, Prefer, Strategy
-from nixgen.emit.flake import render_flake
+from nixgen.core.kinds import ForcedProvider, OutputFormat, Prefer, Strategy
+from nixgen.emit.flake import render_classic, render_flake, render_overlay_file
 from nixgen.emit.header import header_lines
 from nixgen.errors import NixgenError, ResolutionError, UsageError
 from nixgen.inputs.model import RequirementSet
@@ -46,6 +46,7 @@ class Options:
     build_metadata: bool = True  # may run PEP 517 metadata hooks of sdists whose metadata is not static
     extras: tuple[str, ...] = ()
     groups: tuple[str, ...] = ()
+    image_cmd: tuple[str, ...] = ()  # the container image's command
     upgrade: bool = False  # re-locking: drop every preference for the previous lock's pins
     upgrade_packages: frozenset[str] = frozenset()  # … or only for these
 
@@ -92,7 +93,7 @@ def lock_options(reqset: RequirementSet, options: Options) -> LockOptions:
         strategy=options.strategy, providers=tuple(sorted(options.providers.items())), python=options.python,
         systems=options.systems if options.systems != tuple(SYSTEMS) else (), tests=options.tests,
         build_metadata=options.build_metadata, exclude_newer=options.exclude_newer, extras=options.extras,
-        groups=options.groups,
+        groups=options.groups, image_cmd=options.image_cmd,
         snapshot=os.path.abspath(options.snapshot_dir) if options.snapshot_dir is not None else None)
 
 
@@ -217,4 +218,14 @@ def _lock_for_python(reqset: RequirementSet, session: Session, options: Options,
 
 def render(lock: Lock, flake_dir: Path | None = None) -> str:
     """The flake text for a lock (written into ``flake_dir``, default the current directory)."""
-    return render_flake(lock.plans, lock.nixpkgs, header_lines(lock), flake_dir)
+    return render_flake(lock.plans, lock.nixpkgs, header_lines(lock), flake_dir, lock.options.image_cmd)
+
+
+def render_files(lock: Lock, fmt: OutputFormat, out_dir: Path | None = None) -> dict[str, str]:
+    """The files of output format ``fmt`` by name: ``flake.nix``; ``default.nix`` and ``shell.nix``; or
+    ``overlay.nix``."""
+    if fmt == "flake":
+        return {"flake.nix": render(lock, out_dir)}
+    if fmt == "nix":
+        return render_classic(lock.plans, lock.nixpkgs, header_lines(lock), out_dir)
+    return {"overlay.nix": render_overlay_file(lock.plans, lock.nixpkgs, header_lines(lock), out_dir)}

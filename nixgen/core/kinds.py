@@ -44,6 +44,9 @@ RodeoStage = Literal["resolved", "generated", "built", "imports ok"]
 """How far a rodeo cell got, in order."""
 RodeoStatus = Literal["resolved", "generated", "built", "imports ok", "failed"]
 
+OutputFormat = Literal["flake", "nix", "overlay"]
+"""What nixgen writes: a flake; default.nix and shell.nix; or an overlay.nix to apply yourself."""
+
 PROVIDERS: tuple[Provider, ...] = get_args(Provider)
 FORCED_PROVIDERS: tuple[ForcedProvider, ...] = get_args(ForcedProvider)
 STATES: tuple[State, ...] = get_args(State)
@@ -51,6 +54,7 @@ PREFERS: tuple[Prefer, ...] = get_args(Prefer)
 STRATEGIES: tuple[Strategy, ...] = get_args(Strategy)
 METADATA_SOURCES: tuple[MetadataSource, ...] = get_args(MetadataSource)
 RODEO_STAGES: tuple[RodeoStage, ...] = get_args(RodeoStage)
+OUTPUT_FORMATS: tuple[OutputFormat, ...] = get_args(OutputFormat)
 
 
 def as_metadata_source(text: str) -> MetadataSource:
