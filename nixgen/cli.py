@@ -21,11 +21,15 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class DefaultGroup(click.Group):
-    """A group whose first argument, when it is not a command, is the input of ``generate``."""
+    """A group whose first argument, when it is a file (an existing path, or a word with ``/`` or ``.``), is
+    the input of ``generate``; a command name runs the command; anything else is click's "No such command",
+    with its "Did you mean" (exit 2)."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
-            args = ["generate", *args]
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            first = args[0]
+            if "/" in first or "." in first or Path(first).exists():
+                args = ["generate", *args]
         return super().parse_args(ctx, args)
 
 
@@ -93,6 +97,10 @@ def resolve_options(func: F) -> F:
                      help="The command of the container image (packages.<linux-system>.image), as a shell would "
                           "split it (default: python3). Recorded in the lock."),
         click.option("--quiet", "-q", is_flag=True, help="No progress and no summary table on stderr."),
+        click.option("--verbose", "-v", "verbose", count=True,
+                     help="-v: every index request (credentials masked); -vv: also each decision and why."),
+        click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
+                     help="Colour on stderr: auto (a terminal, unless NO_COLOR is set), always or never."),
     ]
     for decorator in reversed(decorators):
         func = decorator(func)
@@ -111,8 +119,17 @@ def cli() -> None:
 
 
 @contextmanager
-def _progress(quiet: bool) -> Iterator[Callable[[str, int], None] | None]:
-    """A live line on stderr counting index requests (only on a terminal)."""
+def _progress(quiet: bool, verbose: int = 0) -> Iterator[Callable[[str, int], None] | None]:
+    """A live line on stderr counting index requests (only on a terminal); with ``verbose``, a line per
+    request instead (credentials masked)."""
+    if verbose:
+        from nixgen.pypi.urls import redact_url
+
+        def log(url: str, nbytes: int) -> None:
+            click.echo(f"nixgen: GET {redact_url(url)} ({nbytes} bytes)", err=True)
+
+        yield log
+        return
     if quiet or not sys.stderr.isatty():
         yield None
         return
@@ -224,8 +241,20 @@ def _locked(path: Path, kwargs: dict[str, Any], *, relock: bool = False, previou
         reqset = read_input(path, kwargs.get("extras", ()), kwargs.get("groups", ()))
     options = _options(kwargs)
     session = Session.load(options.snapshot_dir, options.override_files)
-    with _progress(kwargs["quiet"]) as on_fetch:
-        return lock(reqset, session, options, on_fetch, previous)
+    with _progress(kwargs["quiet"], kwargs.get("verbose", 0)) as on_fetch:
+        made = lock(reqset, session, options, on_fetch, previous)
+    if kwargs.get("verbose", 0) >= 2:
+        _decisions(made)
+    return made
+
+
+def _decisions(made: Any) -> None:
+    """-vv: each package's provider and why, per system."""
+    from nixgen.emit import words
+
+    for plan in made.plans:
+        for p in plan.packages:
+            click.echo(f"nixgen: {plan.system}: {p.name} {p.version} from {p.provider}: {words.reason(p)}", err=True)
 
 
 def _emit(text: str, output: Path | None, check: bool, what: str) -> None:
@@ -284,12 +313,12 @@ def _difference(old: str | None, new: str, what: str) -> str:
     return f"{sum(d.startswith('+') for d in diff)} line(s) added, {sum(d.startswith('-') for d in diff)} removed"
 
 
-def _summary(lock: Any, quiet: bool) -> None:
-    if quiet:
+def _summary(lock: Any, kwargs: dict[str, Any], quiet: bool = False) -> None:
+    if quiet or kwargs["quiet"]:
         return
     from nixgen.emit.report import print_summary
 
-    print_summary(lock)
+    print_summary(lock, color=kwargs.get("color", "auto"))
 
 
 _CHECK_HELP = ("Compare with the file at -o instead of writing it: exit 0 when up to date, 8 when it would change. "
@@ -332,7 +361,7 @@ def generate(input_file: Path, output: Path | None, fmt: OutputFormat, check: bo
         assert out_dir is not None
         for name, text in files.items():
             _emit(text, out_dir / name, check, "nix")
-    _summary(locked, kwargs["quiet"] or check)
+    _summary(locked, kwargs, check)
 
 
 @cli.command()
@@ -358,7 +387,7 @@ def lock(input_file: Path, output: Path | None, check: bool, **kwargs: Any) -> N
     # Paths in the lock are relative to where it is written; on stdout, to the lock it was made from (or here).
     directory = output.parent if output is not None else input_file.parent if is_pylock(input_file) else Path.cwd()
     _emit(write_pylock(locked, directory, command(locked, lock=True)), output, check, "lock")
-    _summary(locked, kwargs["quiet"] or check)
+    _summary(locked, kwargs, check)
 
 
 @cli.command()
@@ -374,48 +403,92 @@ def report(input_file: Path, as_json: bool, **kwargs: Any) -> None:
     if as_json:
         click.echo(report_json(locked, systems), nl=False)
     else:
-        print_summary(locked, stdout=True, systems=systems)
+        print_summary(locked, stdout=True, systems=systems, color=kwargs["color"])
+
+
+def _default_substituter() -> str:
+    """The first of Nix's configured substituters (``nix show-config``), as Nix itself would ask."""
+    import subprocess
+
+    from nixgen.nixcmd import flake_command
+
+    nix = flake_command()
+    if nix is not None:
+        try:
+            proc = subprocess.run([*nix, "show-config"], capture_output=True, text=True, timeout=60)
+        except (OSError, subprocess.TimeoutExpired):
+            proc = None
+        for line in proc.stdout.splitlines() if proc is not None else ():
+            key, _, value = line.partition("=")
+            if key.strip() == "substituters" and value.split():
+                return value.split()[0]
+    raise UsageError("no binary cache to ask: Nix is not installed or has no substituters configured",
+                     hint="pass --substituter URL")
 
 
 @cli.command("verify")
 @click.argument("input_file", metavar="FILE", type=click.Path(path_type=Path))
-@click.option("--substituter", required=True, metavar="URL", help="A Nix binary cache (HTTP) to ask.")
+@click.option("--substituter", metavar="URL",
+              help="A Nix binary cache (HTTP) to ask (default: the first of Nix's configured substituters, "
+                   "`nix show-config`).")
 @click.option("--nixpkgs", "nixpkgs_ref", metavar="FLAKEREF",
               help="Evaluate against this nixpkgs instead of the pinned one (a checkout: path:/src/nixpkgs).")
 @click.option("--eval/--no-eval", "evaluate", default=True, show_default=True,
               help="Evaluate the generated flake with Nix for every package's out path; --no-eval checks only "
                    "the packages predicted cached, by the snapshot's out paths.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output on stdout.")
 @resolve_options
-def verify_command(input_file: Path, substituter: str, nixpkgs_ref: str | None, evaluate: bool,
-                   **kwargs: Any) -> None:
-    """Compare the predicted cache hits with what the binary cache at URL actually holds.
+def verify_command(input_file: Path, substituter: str | None, nixpkgs_ref: str | None, evaluate: bool,
+                   as_json: bool, **kwargs: Any) -> None:
+    """Compare the predicted cache hits with what the binary cache actually holds, for each system
+    (``--system`` selects).
 
-    Exits 1 when a package predicted to come from the cache would have to be built.
+    Exits 9 when a package predicted to come from the cache would have to be built, 10 when Nix cannot
+    evaluate the flake.
     """
+    import json
+
+    from nixgen.errors import PredictionWrong
+    from nixgen.lock.schema import encode
     from nixgen.nixcmd import flake_command
     from nixgen.nixpkgs.snapshot import Snapshot
     from nixgen.pipeline import choose_target, render
     from nixgen.verify import ask_cache, compare, evaluate_out_paths, render_checks, snapshot_out_paths
 
     locked = _locked(input_file, {**kwargs, "quiet": True})
+    substituter = substituter or _default_substituter()
     text = render(locked, input_file.resolve().parent)
-    plan = locked.plan
     if evaluate and flake_command() is None:
         click.echo("note: nix is not on PATH; checking the packages predicted cached by the snapshot's out "
                    "paths (install Nix for exact out paths)", err=True)
         evaluate = False
-    _target, pyset = choose_target(Snapshot.load(kwargs["snapshot_dir"]), plan.python_version, plan.system)
-    if evaluate:
-        out_paths = evaluate_out_paths(text, plan, nixpkgs=nixpkgs_ref)
-        method = f"out paths from nix eval of the flake for {plan.system}"
-    else:
-        out_paths = snapshot_out_paths(plan, pyset)
-        method = "out paths from the snapshot"
-    in_cache = ask_cache([path for path, _ in out_paths.values() if path is not None], substituter)
-    checks = compare(plan, out_paths, in_cache, pyset)
-    click.echo(render_checks(checks, method))
-    if any(c.surprise for c in checks):
-        sys.exit(1)
+    snapshot = Snapshot.load(kwargs["snapshot_dir"])
+    wanted = tuple(kwargs["systems"])
+    results = []
+    wrong = False
+    for plan in locked.plans:
+        if wanted and plan.system not in wanted:
+            continue
+        _target, pyset = choose_target(snapshot, plan.python_version, plan.system)
+        if evaluate:
+            out_paths = evaluate_out_paths(text, plan, nixpkgs=nixpkgs_ref)
+            method = f"out paths from nix eval of the flake for {plan.system}"
+        else:
+            out_paths = snapshot_out_paths(plan, pyset)
+            method = f"out paths from the snapshot for {plan.system}"
+        in_cache = ask_cache([path for path, _ in out_paths.values() if path is not None], substituter)
+        checks = compare(plan, out_paths, in_cache, pyset)
+        wrong = wrong or any(c.surprise for c in checks)
+        if as_json:
+            results.append({"system": plan.system, "method": method, "checks": [
+                {**encode(c), "agrees": c.agrees, "surprise": c.surprise, "changed": c.changed} for c in checks]})
+        else:
+            click.echo(render_checks(checks, method))
+    if as_json:
+        click.echo(json.dumps({"substituter": substituter, "systems": results}, indent=2, sort_keys=True))
+    if wrong:
+        raise PredictionWrong("a package predicted to come from the binary cache would have to be built",
+                              hint="see the DIFF lines above")
 
 
 @cli.command("rodeo")
@@ -432,14 +505,16 @@ def verify_command(input_file: Path, substituter: str, nixpkgs_ref: str | None, 
 @click.option("--html", "html_out", type=click.Path(dir_okay=False, path_type=Path), help="Results as HTML.")
 @click.option("--github-actions", "gha_out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write a GitHub Actions workflow running the matrix as a CI matrix, and run nothing.")
-@click.option("--index-url", "-i", "index_url", metavar="URL")
-@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--exclude-newer", metavar="DATE")
-@click.option("--offline", is_flag=True)
+@click.option("--index-url", "-i", "index_url", metavar="URL", help="Package index the cells resolve against.")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Cache directory the cells share (default: the user cache dir; env NIXGEN_CACHE_DIR).")
+@click.option("--exclude-newer", metavar="DATE", help="Ignore files uploaded after DATE, in every cell.")
+@click.option("--offline", is_flag=True, help="Cells use only the local cache.")
+@click.option("--quiet", "-q", is_flag=True, help="No line per finished cell on stderr.")
 def rodeo(matrix_file: Path, jobs: int, cell_timeout: float, build: bool, only: tuple[str, ...],
           workdir: Path | None, json_out: Path | None, md_out: Path | None, html_out: Path | None,
           gha_out: Path | None, index_url: str | None, cache_dir: Path | None, exclude_newer: str | None,
-          offline: bool) -> None:
+          offline: bool, quiet: bool) -> None:
     """Run a matrix of package sets x Pythons x systems and report each cell's outcome."""
     import json
     import tempfile
@@ -464,6 +539,8 @@ def rodeo(matrix_file: Path, jobs: int, cell_timeout: float, build: bool, only: 
         common.append("--offline")
 
     def show(result: Any) -> None:
+        if quiet:
+            return
         where = f" at {result.failed_stage}: {result.error.splitlines()[0] if result.error else ''}" \
             if result.failed_stage else ""
         click.echo(f"{result.set} py{result.python} {result.system}: {result.status}{where} "
@@ -488,10 +565,13 @@ def rodeo(matrix_file: Path, jobs: int, cell_timeout: float, build: bool, only: 
 
 @cli.command("rodeo-merge")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--markdown", "md_out", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--html", "html_out", type=click.Path(dir_okay=False, path_type=Path))
-def rodeo_merge(files: tuple[Path, ...], json_out: Path | None, md_out: Path | None, html_out: Path | None) -> None:
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="Merged results as JSON.")
+@click.option("--markdown", "md_out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Merged results as Markdown.")
+@click.option("--html", "html_out", type=click.Path(dir_okay=False, path_type=Path), help="Merged results as HTML.")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing on stdout when no output file is given.")
+def rodeo_merge(files: tuple[Path, ...], json_out: Path | None, md_out: Path | None, html_out: Path | None,
+                quiet: bool) -> None:
     """Merge the JSON results of single cells (e.g. CI jobs' artifacts) into one report."""
     import json
 
@@ -517,26 +597,28 @@ def rodeo_merge(files: tuple[Path, ...], json_out: Path | None, md_out: Path | N
         write_atomic(md_out, render_markdown(merged))
     if html_out is not None:
         write_atomic(html_out, render_html(merged))
-    if json_out is None and md_out is None and html_out is None:
+    if json_out is None and md_out is None and html_out is None and not quiet:
         click.echo(render_markdown(merged), nl=False)
 
 
 @cli.command("explain")
 @click.argument("name")
 @click.argument("input_file", metavar="FILE", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output on stdout.")
 @resolve_options
-def explain_command(name: str, input_file: Path, **kwargs: Any) -> None:
+def explain_command(name: str, input_file: Path, as_json: bool, **kwargs: Any) -> None:
     """Why NAME is in FILE's closure, which provider was chosen and why, and what it costs (per system)."""
-    from nixgen.emit.report import explain
+    from nixgen.emit.report import explain, explain_json
     from nixgen.errors import ProjectNotFound
 
     locked = _locked(input_file, {**kwargs, "quiet": True})
     systems = tuple(kwargs["systems"])
-    texts = [t for p in locked.plans if not systems or p.system in systems if (t := explain(p, name)) is not None]
+    plans = [p for p in locked.plans if not systems or p.system in systems]
+    texts = [t for p in plans if (t := explain(p, name)) is not None]
     if not texts:
         raise ProjectNotFound(f"{canonicalize_name(name)} is not in this resolution",
                               hint=f"`nixgen report {input_file}` lists every package")
-    click.echo("\n".join(texts))
+    click.echo(explain_json(locked, plans, name) if as_json else "\n".join(texts), nl=not as_json)
 
 
 @cli.group()
@@ -566,9 +648,11 @@ def import_nix_index(database: Path, output: Path, rev: str, nar_hash: str, last
 
 @nixpkgs.command("import-nixpkgs")
 @click.argument("source", metavar="PATH|FLAKEREF")
-@click.option("--output", "-o", type=click.Path(file_okay=False, path_type=Path), required=True)
-@click.option("--set", "package_set", default="python313Packages", show_default=True)
-@click.option("--system", default="x86_64-linux", show_default=True)
+@click.option("--output", "-o", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Directory to write the snapshot to.")
+@click.option("--set", "package_set", default="python313Packages", show_default=True,
+              help="The package set to evaluate.")
+@click.option("--system", default="x86_64-linux", show_default=True, help="The Nix system to evaluate it for.")
 @click.option("--rev", default="", help="The revision (pinned in generated flakes; a flake's locked one if not given).")
 @click.option("--nar-hash", default="", help="Its narHash (a flake's locked one if not given).")
 def import_nixpkgs_command(source: str, output: Path, package_set: str, system: str, rev: str,
@@ -586,8 +670,9 @@ def import_nixpkgs_command(source: str, output: Path, package_set: str, system: 
 
 @nixpkgs.command("show")
 @click.argument("name", required=False)
-@click.option("--snapshot", "snapshot_dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--python", "python", metavar="X.Y")
+@click.option("--snapshot", "snapshot_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="A snapshot directory (default: the embedded one).")
+@click.option("--python", "python", metavar="X.Y", help="Whose package set (default: python3's).")
 def show(name: str | None, snapshot_dir: Path | None, python: str | None) -> None:
     """Show the snapshot's provenance, or what it has for the project NAME."""
     from nixgen.nixpkgs.snapshot import Snapshot
@@ -616,8 +701,10 @@ def overrides_group() -> None:
 @overrides_group.command("show")
 @click.argument("name")
 @click.option("--version", "version", metavar="VERSION", help="Only the rules for this version.")
-@click.option("--overrides", "override_files", multiple=True, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--snapshot", "snapshot_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--overrides", "override_files", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Your own override rules (TOML), shown before the curated ones.")
+@click.option("--snapshot", "snapshot_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="The snapshot that validates native inputs (default: the embedded one).")
 def overrides_show(name: str, version: str | None, override_files: tuple[Path, ...],
                    snapshot_dir: Path | None) -> None:
     """Print the override rules that apply to the project NAME."""

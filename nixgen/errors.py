@@ -83,6 +83,8 @@ class SnapshotError(NixgenError):
 class NixEvalError(NixgenError):
     """Nix is missing or could not evaluate what nixgen generated (quotes Nix's error)."""
 
+    exit_code = 10
+
 
 class ResolutionError(NixgenError):
     """No set of versions satisfies the requirements; the message explains the conflict in words."""
@@ -100,3 +102,9 @@ class CheckWouldChange(NixgenError):
     """``--check``: the file on disk is not what nixgen would write now (it was not written)."""
 
     exit_code = 8
+
+
+class PredictionWrong(NixgenError):
+    """``verify``: a package predicted to come from the binary cache would have to be built."""
+
+    exit_code = 9

@@ -11,26 +11,30 @@ from typing import Any
 from nixgen.emit import words
 from nixgen.lock.model import Lock
 from nixgen.lock.schema import encode
-from nixgen.plan import Plan, PlannedPackage, predict
+from nixgen.plan import Plan, PlannedPackage, Status, predict
 
 SCHEMA_VERSION = 1
 """Version of ``nixgen report --json``'s shape (a list per system); bumped when a key changes meaning."""
 
 
-def _console(stdout: bool) -> Any:
+def _console(stdout: bool, color: str = "auto") -> Any:
+    """A rich console on stdout or stderr; ``color``: auto (a terminal, and rich honours NO_COLOR), always,
+    never."""
     from rich.console import Console
 
+    style: dict[str, Any] = {"force_terminal": True} if color == "always" else (
+        {"no_color": True} if color == "never" else {})
     if stdout:
-        return Console(highlight=False, width=160)
-    return Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 160)
+        return Console(highlight=False, width=160, **style)
+    return Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 160, **style)
 
 
-def print_summary(lock: Lock, *, stdout: bool = False, systems: tuple[str, ...] = ()) -> None:
+def print_summary(lock: Lock, *, stdout: bool = False, systems: tuple[str, ...] = (), color: str = "auto") -> None:
     """One table per system (package, version, provider, predicted status, minutes, why), then totals,
     relaxations, trades and notes."""
     from rich.table import Table
 
-    console = _console(stdout)
+    console = _console(stdout, color)
     for plan in lock.plans:
         if systems and plan.system not in systems:
             continue
@@ -64,11 +68,8 @@ def print_summary(lock: Lock, *, stdout: bool = False, systems: tuple[str, ...] 
         console.print(f"warning: not generated for {f.system}: {' '.join(f.why.split())}")
 
 
-def _plan_json(lock: Lock, plan: Plan) -> dict[str, Any]:
-    prediction = predict(plan)
-    packages = []
-    for p, s in zip(plan.packages, prediction.statuses, strict=True):
-        packages.append({
+def _package_json(p: PlannedPackage, s: Status) -> dict[str, Any]:
+    return {
             "name": p.name, "version": p.version, "provider": p.provider, "attr": p.attr,
             "nixpkgs-version": p.nixpkgs_version, "runtime": p.runtime, "requested": p.requested,
             "reason": p.reason, "reason-text": words.reason(p), "status": s.state, "status-text": words.why(s),
@@ -76,7 +77,12 @@ def _plan_json(lock: Lock, plan: Plan) -> dict[str, Any]:
             "dependencies": list(p.dependencies), "build-system": list(p.build_system),
             "recipe": encode(p.recipe), "metadata-source": p.pin.metadata_source,
             "artifact": None if p.artifact is None else {"url": p.artifact.url, "sha256": p.artifact.sha256},
-        })
+    }
+
+
+def _plan_json(lock: Lock, plan: Plan) -> dict[str, Any]:
+    prediction = predict(plan)
+    packages = [_package_json(p, s) for p, s in zip(plan.packages, prediction.statuses, strict=True)]
     return {
         "system": plan.system, "interpreter": plan.interpreter, "python-version": plan.python_version,
         "totals": {**prediction.by_state(), "estimated-minutes": prediction.total_minutes},
@@ -143,3 +149,18 @@ def explain(plan: Plan, name: str) -> str | None:
     if p.recipe.applied:
         lines.append("  overrides applied: " + ", ".join(p.recipe.applied))
     return "\n".join(lines)
+
+
+def explain_json(lock: Lock, plans: list[Plan], name: str) -> str:
+    """``explain --json``: per system, the package's report entry and the chain that brings it in."""
+    from packaging.utils import canonicalize_name
+
+    norm = canonicalize_name(name)
+    out = []
+    for plan in plans:
+        p, s = plan.package(norm), predict(plan).status(norm)
+        if p is None or s is None:
+            continue
+        out.append({"system": plan.system, "path": requirement_path(plan, norm), **_package_json(p, s)})
+    return json.dumps({"schema-version": SCHEMA_VERSION, "name": norm, "systems": out}, indent=2, sort_keys=True,
+                      ensure_ascii=False) + "\n"
