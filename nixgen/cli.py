@@ -64,7 +64,9 @@ def resolve_options(func: F) -> F:
         click.option("--extra-index-url", multiple=True, metavar="URL", help="More indexes to search."),
         click.option("--offline", is_flag=True, help="Use only the local cache; fail on anything missing."),
         click.option("--exclude-newer", callback=_exclude_newer, metavar="DATE",
-                     help="Ignore files uploaded after DATE (a date means its midnight UTC)."),
+                     help="Ignore files uploaded after DATE (a date means its midnight UTC). nixpkgs' versions are "
+                          "kept (the binary cache does not move), and their dependencies read from their own files "
+                          "whatever their upload date."),
         click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
                      help="Cache directory (default: the user cache dir; env NIXGEN_CACHE_DIR)."),
         click.option("--prefer", type=click.Choice(PREFERS), default="nixpkgs", show_default=True,

@@ -186,10 +186,11 @@ class Index:
         return task
 
     # -- project pages --------------------------------------------------------------------------------
-    def project(self, name: str) -> ProjectFiles:
-        """The project's files on every index (PEP 503/691), after ``exclude_newer``. Blocks."""
+    def project(self, name: str, *, undated: bool = False) -> ProjectFiles:
+        """The project's files on every index (PEP 503/691), after ``exclude_newer`` unless ``undated`` (a
+        nixpkgs package's metadata: nixpkgs' version is kept whatever its upload date). Blocks."""
         key = canonicalize_name(name)
-        found = self._projects.get(key)
+        found = self._projects.get(f"{key} undated" if undated else key)
         if found is not None:
             return found
         later = [self._run(self._pages, (u, key), self._load_page, u, key, background=True)
@@ -205,17 +206,18 @@ class Index:
             raise ProjectNotFound(f"no project named {key} on {where}",
                                   hint="check the name's spelling and the index URL (--index-url)")
         files: list[DistFile] = []
+        not_after = None if undated else self._not_after
         if len(pages) == 1:
-            files = rows_to_files(key, pages[0].rows or (), self._not_after, pages[0].dated)
+            files = rows_to_files(key, pages[0].rows or (), not_after, pages[0].dated)
         else:
             seen: set[str] = set()
             for page in pages:
-                for f in rows_to_files(key, page.rows or (), self._not_after, page.dated):
+                for f in rows_to_files(key, page.rows or (), not_after, page.dated):
                     if f.filename not in seen:
                         seen.add(f.filename)
                         files.append(f)
         result = ProjectFiles(key, tuple(files))
-        self._projects[key] = result
+        self._projects[f"{key} undated" if undated else key] = result
         return result
 
     def prefetch(self, names: Iterable[str]) -> None:

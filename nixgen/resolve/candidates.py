@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 class IndexLike(Protocol):
     """What the resolver needs of a package index (``nixgen.pypi.Index`` is the real one)."""
 
-    def project(self, name: str) -> ProjectFiles: ...
+    def project(self, name: str, *, undated: bool = False) -> ProjectFiles: ...
     def metadata(self, file: DistFile) -> CoreMetadata: ...
     def prefetch(self, names: Iterable[str]) -> None: ...
     def prefetch_metadata(self, files: Iterable[DistFile]) -> None: ...
@@ -216,6 +216,10 @@ class CandidateSource:
         if page is None:
             return []
         same = [f for f in page.files if f.version == cand.version]
+        if not same:
+            # nixpkgs' version is kept whatever --exclude-newer says (the binary cache does not move), so its
+            # metadata comes from the files of that version uploaded after the date too.
+            same = [f for f in self.index.project(cand.name, undated=True).files if f.version == cand.version]
         ranks = (target or self.metadata_target or self.target).tag_priority
         far = len(ranks) + 1
 
