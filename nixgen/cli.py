@@ -95,6 +95,9 @@ def resolve_options(func: F) -> F:
                      help="pyproject.toml: also install this optional-dependencies extra."),
         click.option("--group", "groups", multiple=True, metavar="NAME",
                      help="pyproject.toml: also install this PEP 735 dependency group."),
+        click.option("--no-relax", "no_relax", is_flag=True,
+                     help="Refuse the upstream pins nixpkgs relaxes between its own packages and resolve strictly "
+                          "(what that costs — the rebuilds it causes — shows in the summary)."),
         click.option("--image-cmd", "image_cmd", metavar="COMMAND",
                      help="The command of the container image (packages.<linux-system>.image), as a shell would "
                           "split it (default: python3). Recorded in the lock."),
@@ -167,6 +170,7 @@ def _options(kwargs: dict[str, Any]) -> Any:
                    strategy=kwargs["strategy"], build_metadata=not kwargs["no_build_metadata"],
                    extras=tuple(kwargs.get("extras", ())), groups=tuple(kwargs.get("groups", ())),
                    image_cmd=tuple(shlex.split(kwargs["image_cmd"])) if kwargs.get("image_cmd") else (),
+                   no_relax=kwargs.get("no_relax", False),
                    upgrade=kwargs.get("upgrade", False),
                    upgrade_packages=frozenset(canonicalize_name(n) for n in kwargs.get("upgrade_packages", ())))
 
@@ -219,7 +223,8 @@ def _relock_input(lock: Any, path: Path, kwargs: dict[str, Any]) -> tuple[Any, d
               "strategy": options.strategy, "providers": dict(options.providers), "tests": options.tests,
               "no_build_metadata": not options.build_metadata, "exclude_newer": options.exclude_newer,
               "override_files": tuple(Path(f.path) for f in lock.overrides.files), "extras": options.extras,
-              "groups": options.groups, "image_cmd": shlex.join(options.image_cmd) if options.image_cmd else None,
+              "groups": options.groups, "no_relax": options.no_relax,
+              "image_cmd": shlex.join(options.image_cmd) if options.image_cmd else None,
               "snapshot_dir": Path(options.snapshot) if options.snapshot else kwargs["snapshot_dir"],
               "index_url": options.index_urls[0] if options.index_urls and "****" not in options.index_urls[0]
               else kwargs["index_url"]}

@@ -47,6 +47,7 @@ class Options:
     extras: tuple[str, ...] = ()
     groups: tuple[str, ...] = ()
     image_cmd: tuple[str, ...] = ()  # the container image's command
+    no_relax: bool = False  # refuse nixpkgs' relaxations of upstream pins (resolve strictly)
     upgrade: bool = False  # re-locking: drop every preference for the previous lock's pins
     upgrade_packages: frozenset[str] = frozenset()  # … or only for these
 
@@ -93,7 +94,7 @@ def lock_options(reqset: RequirementSet, options: Options) -> LockOptions:
         strategy=options.strategy, providers=tuple(sorted(options.providers.items())), python=options.python,
         systems=options.systems if options.systems != tuple(SYSTEMS) else (), tests=options.tests,
         build_metadata=options.build_metadata, exclude_newer=options.exclude_newer, extras=options.extras,
-        groups=options.groups, image_cmd=options.image_cmd,
+        groups=options.groups, image_cmd=options.image_cmd, no_relax=options.no_relax,
         snapshot=os.path.abspath(options.snapshot_dir) if options.snapshot_dir is not None else None)
 
 
@@ -187,7 +188,8 @@ def _lock_for_python(reqset: RequirementSet, session: Session, options: Options,
                                ResolveOptions(prefer=prefer, providers=dict(options.providers), overrides=overrides,
                                               native_versions=native_versions,
                                               build_metadata=options.build_metadata, metadata_target=reference,
-                                              preferred=preferred, prefer_wheels=prefer_wheels))
+                                              preferred=preferred, prefer_wheels=prefer_wheels,
+                                              strict=options.no_relax))
 
             def plan_of(resolution: Resolution, traded: frozenset[str]) -> Plan:
                 return make_plan(resolution, forced, overrides, options.tests, traded, edges)

@@ -48,6 +48,8 @@ def command(lock_: Lock, *, lock: bool = False) -> str:
         words_ += ["--exclude-newer", options.exclude_newer.isoformat()]
     if options.snapshot:
         words_ += ["--snapshot", _path(options.snapshot, base)]
+    if options.no_relax:
+        words_.append("--no-relax")
     if options.image_cmd:
         words_ += ["--image-cmd", shlex.join(options.image_cmd)]
     if options.tests:

@@ -48,8 +48,10 @@ def print_summary(lock: Lock, *, stdout: bool = False, systems: tuple[str, ...] 
             table.add_row(name, p.version, p.provider, s.state, f"{s.minutes:g}", why)
         console.print(table)
         states = ", ".join(f"{n} {k}" for k, n in prediction.by_state().items())
+        relaxed = f"; {len(plan.relaxations)} relaxed pin(s) accepted as nixpkgs has them (--no-relax refuses "\
+            "them)" if plan.relaxations else ("; strict: no relaxed pins (--no-relax)" if lock.options.no_relax else "")
         console.print(f"{len(plan.packages)} packages: {states}; about {prediction.total_minutes:g} estimated "
-                      "build minutes (estimates: see `nixgen report --json` for their sources)")
+                      f"build minutes{relaxed} (estimates: see `nixgen report --json` for their sources)")
         for rel in plan.relaxations:
             console.print(f"relaxed as nixpkgs has it: {words.relaxation(rel)}")
         for note in plan.notes:

@@ -69,6 +69,7 @@ class LockOptions:
     extras: tuple[str, ...] = ()
     groups: tuple[str, ...] = ()
     snapshot: str | None = None  # --snapshot DIR
+    no_relax: bool = False  # --no-relax
     image_cmd: tuple[str, ...] = ()  # the container image's command (--image-cmd); empty: python3
 
 

@@ -92,6 +92,7 @@ class CandidateSource:
     allow_pre: bool = False
     preferred: Mapping[str, str] = field(default_factory=dict)  # re-locking: the previous lock's index pins
     prefer_wheels: frozenset[str] = frozenset()  # min-build: wheels first, nixpkgs only as a fallback
+    strict: bool = False  # --no-relax: edges between nixpkgs packages are checked like any other
     notes: list[str] = field(default_factory=list)
     excluded: dict[str, list[Exclusion]] = field(default_factory=lambda: defaultdict(list))
     _pages: dict[str, ProjectFiles | None] = field(default_factory=dict)

@@ -40,6 +40,7 @@ class ResolveOptions:
     metadata_target: Target | None = None
     preferred: Mapping[str, str] = field(default_factory=dict)  # re-locking: versions to try first (index pins)
     prefer_wheels: frozenset[str] = frozenset()  # min-build: wheels before the nixpkgs candidate for these
+    strict: bool = False  # --no-relax: refuse nixpkgs' relaxations of upstream pins between its packages
 
 
 def _user_req(ur: UserRequirement, *, constraint: bool = False) -> Req:
@@ -75,7 +76,8 @@ def resolve(reqset: RequirementSet, index: IndexLike, pyset: PythonSet | None, t
                              local={p.name: p for p in reqset.local_projects},
                              metadata_target=options.metadata_target,
                              forced=dict(options.providers), allow_pre=options.pre or reqset.pre,
-                             preferred=options.preferred, prefer_wheels=options.prefer_wheels)
+                             preferred=options.preferred, prefer_wheels=options.prefer_wheels,
+                             strict=options.strict)
     index.prefetch({r.name for r in reqs})
     provider = NixgenProvider(source, constraints)
     resolver: Resolver[Req, Candidate, str] = Resolver(provider, BaseReporter())

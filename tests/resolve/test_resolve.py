@@ -65,6 +65,14 @@ def test_nixpkgs_pins_between_nixpkgs_packages_are_relaxed(index: Callable[..., 
         "alpha 1.0 asks for beta<2; nixpkgs pairs it with beta 2.0"]
 
 
+def test_no_relax_resolves_nixpkgs_edges_strictly(index: Callable[..., Index]) -> None:
+    res = run(index(base), "alpha\n", nixset(alpha="1.0", beta="2.0"), strict=True)
+    # alpha stays nixpkgs' build, but beta<2 now holds: beta comes from the index, and alpha rebuilds.
+    assert providers(res) == {"alpha": ("1.0", "nixpkgs"), "beta": ("1.5", "wheel")}
+    assert res.relaxations == ()
+    assert res.pin("beta").replaces  # type: ignore[union-attr]
+
+
 def test_edges_from_index_packages_are_strict(index: Callable[..., Index]) -> None:
     res = run(index(base), "gamma\n", nixset(beta="2.0"))
     assert providers(res) == {"gamma": ("3.0", "wheel"), "beta": ("1.5", "wheel")}
