@@ -166,6 +166,9 @@ class _File:
     chain: tuple[tuple[Path, str], ...]  # (resolved path, display) of the files being read, outermost first
 
 
+_Open = tuple[Iterator[_Line], _File]  # a file being read: its remaining logical lines, and the file
+
+
 @dataclass
 class _Reader:
     requirements: list[UserRequirement] = field(default_factory=list)
@@ -174,31 +177,54 @@ class _Reader:
     extra_index_urls: list[str] = field(default_factory=list)
     pre: bool = False
     sources: list[str] = field(default_factory=list)
+    _seen_sources: set[str] = field(default_factory=set)
 
     def result(self) -> RequirementSet:
         return RequirementSet(tuple(self.requirements), tuple(self.constraints), self.index_url,
                               tuple(self.extra_index_urls), self.pre, tuple(self.sources))
 
     # -- files ----------------------------------------------------------------------------------------
-    def read_file(self, path: Path, display: str, *, constraint: bool, chain: tuple[tuple[Path, str], ...],
-                  at: _Line | None, spelt: str = "") -> None:
-        resolved = path.resolve()
+    def read_file(self, path: Path, display: str) -> None:
+        """Read the top file and its includes."""
+        self._run(self._open(path, display, constraint=False, chain=(), at=None))
+
+    def parse(self, text: str, here: _File) -> None:
+        """Read ``text`` as the file ``here`` and its includes."""
+        self._run((_logical_lines(text, here.display), here))
+
+    def _run(self, top: _Open) -> None:
+        """Read lines depth-first, each include in place, with a stack instead of recursion.
+
+        An include chain of any depth (bounded only by the cycle check) reads without RecursionError.
+        """
+        stack = [top]
+        while stack:
+            lines, here = stack[-1]
+            line = next(lines, None)
+            if line is None:
+                stack.pop()
+                continue
+            included = self._line(line, here)
+            if included is not None:
+                stack.append(included)
+
+    def _open(self, path: Path, display: str, *, constraint: bool, chain: tuple[tuple[Path, str], ...],
+              at: _Line | None, spelt: str = "") -> _Open:
+        resolved = _resolve(path, display, at)
         if any(resolved == seen for seen, _ in chain):
             assert at is not None
             cycle = " -> ".join([shown for _, shown in chain] + [display])
             raise _error(f"include cycle: {cycle}", at, hint="remove one of the -r/-c lines that form the cycle")
         text = _read_text(path, display, at, spelt)
-        if display not in self.sources:
+        if display not in self._seen_sources:
+            self._seen_sources.add(display)
             self.sources.append(display)
         here = _File(display, path.parent, os.path.dirname(display), constraint, (*chain, (resolved, display)))
-        self.parse(text, here)
-
-    def parse(self, text: str, here: _File) -> None:
-        for line in _logical_lines(text, here.display):
-            self._line(line, here)
+        return _logical_lines(text, display), here
 
     # -- lines ----------------------------------------------------------------------------------------
-    def _line(self, line: _Line, here: _File) -> None:
+    def _line(self, line: _Line, here: _File) -> _Open | None:
+        """Take one logical line; an include line gives the included file to read next."""
         spec, option_text = _split_requirement(line.text)
         try:
             words = shlex.split(option_text)
@@ -209,8 +235,8 @@ class _Reader:
         if spec:
             hashes = self._requirement_options(given, stray, line)
             self._requirement(spec, hashes, line, constraint=here.constraint)
-        else:
-            self._option_line(given, stray, line, here)
+            return None
+        return self._option_line(given, stray, line, here)
 
     def _requirement_options(self, given: list[_Given], stray: list[str], line: _Line) -> tuple[str, ...]:
         hashes: list[str] = []
@@ -229,7 +255,7 @@ class _Reader:
                          hint="pip ignores it; delete it, or put each requirement on its own line")
         return tuple(dict.fromkeys(hashes))
 
-    def _option_line(self, given: list[_Given], stray: list[str], line: _Line, here: _File) -> None:
+    def _option_line(self, given: list[_Given], stray: list[str], line: _Line, here: _File) -> _Open | None:
         for item in given:
             if item.option.hint is not None:
                 raise _error(f"the option {item} is not supported", line, hint=item.option.hint)
@@ -246,8 +272,7 @@ class _Reader:
                 raise _error(f"{includes[0]} shares its line with other options", line,
                              hint="pip reads only the first -r/-c of a line and ignores the rest; "
                                   "put each on a line of its own")
-            self._include(includes[0], line, here)
-            return
+            return self._include(includes[0], line, here)
         extras_before = bool(self.extra_index_urls)
         for item in given:
             assert item.value is not None or item.option is _PRE
@@ -262,8 +287,9 @@ class _Reader:
                 self.extra_index_urls.append(item.value)
             elif item.option is _PRE:
                 self.pre = True
+        return None
 
-    def _include(self, item: _Given, line: _Line, here: _File) -> None:
+    def _include(self, item: _Given, line: _Line, here: _File) -> _Open:
         value = item.value
         assert value is not None
         scheme = urlsplit(value).scheme.lower()
@@ -277,7 +303,7 @@ class _Reader:
             target = Path(os.path.normpath(here.directory / value))
             shown = os.path.normpath(os.path.join(here.display_dir, value))
         constraint = item.option is _CONSTRAINT  # as in pip: -r inside a constraints file reads requirements
-        self.read_file(target, shown, constraint=constraint, chain=here.chain, at=line, spelt=value)
+        return self._open(target, shown, constraint=constraint, chain=here.chain, at=line, spelt=value)
 
     # -- requirements ---------------------------------------------------------------------------------
     def _requirement(self, spec: str, hashes: tuple[str, ...], line: _Line, *, constraint: bool) -> None:
@@ -307,6 +333,14 @@ class _Reader:
 
 
 # -- text ---------------------------------------------------------------------------------------------
+def _resolve(path: Path, display: str, at: _Line | None) -> Path:
+    """The file's real path (for the cycle check); a symlink loop or an unusable path is an error."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError, ValueError) as err:
+        raise _at(at, display, f"cannot be resolved to a file: {err}") from None
+
+
 def _read_text(path: Path, display: str, at: _Line | None, spelt: str) -> str:
     """The file's bytes, decoded as pip decodes a requirements file (but without the locale fallback)."""
     try:
@@ -539,7 +573,7 @@ def read_requirements(path: Path | str) -> RequirementSet:
     """Read a requirements file in pip's format and every file it includes with ``-r``/``-c``."""
     path = Path(path)
     reader = _Reader()
-    reader.read_file(path, str(path), constraint=False, chain=(), at=None)
+    reader.read_file(path, str(path))
     return reader.result()
 
 
