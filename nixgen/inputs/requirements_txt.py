@@ -178,6 +178,10 @@ class _Reader:
     pre: bool = False
     sources: list[str] = field(default_factory=list)
     _seen_sources: set[str] = field(default_factory=set)
+    _active: set[Path] = field(default_factory=set)  # the resolved paths of the files being read (the chain)
+    # Each distinct requirement text is parsed once (packaging's parser is most of the time a file takes);
+    # the Requirement is shared by the lines that repeat it, which is safe as nothing changes one.
+    _parsed: dict[str, Requirement] = field(default_factory=dict)
 
     def result(self) -> RequirementSet:
         return RequirementSet(tuple(self.requirements), tuple(self.constraints), self.index_url,
@@ -203,6 +207,8 @@ class _Reader:
             line = next(lines, None)
             if line is None:
                 stack.pop()
+                if here.chain:
+                    self._active.discard(here.chain[-1][0])
                 continue
             included = self._line(line, here)
             if included is not None:
@@ -211,7 +217,7 @@ class _Reader:
     def _open(self, path: Path, display: str, *, constraint: bool, chain: tuple[tuple[Path, str], ...],
               at: _Line | None, spelt: str = "") -> _Open:
         resolved = _resolve(path, display, at)
-        if any(resolved == seen for seen, _ in chain):
+        if resolved in self._active:
             assert at is not None
             cycle = " -> ".join([shown for _, shown in chain] + [display])
             raise _error(f"include cycle: {cycle}", at, hint="remove one of the -r/-c lines that form the cycle")
@@ -220,6 +226,7 @@ class _Reader:
             self._seen_sources.add(display)
             self.sources.append(display)
         here = _File(display, path.parent, os.path.dirname(display), constraint, (*chain, (resolved, display)))
+        self._active.add(resolved)
         return _logical_lines(text, display), here
 
     # -- lines ----------------------------------------------------------------------------------------
@@ -307,29 +314,37 @@ class _Reader:
 
     # -- requirements ---------------------------------------------------------------------------------
     def _requirement(self, spec: str, hashes: tuple[str, ...], line: _Line, *, constraint: bool) -> None:
-        _refuse_unnamed(spec, line)
-        url_word = re.match(r"[^@;]*@\s*(\S+)", spec)
-        if url_word and ";" in url_word.group(1):
-            raise _error(f"no space between the URL {url_word.group(1).split(';')[0]} and the ';' of its marker",
-                         line, hint="PEP 508 needs a space between a URL and the ';' of its marker: "
-                                    "`name @ URL ; marker`")
-        head, semicolon, marker = spec.partition(";")
-        text = head if semicolon and not marker.strip() else spec  # pip reads `name ;` as no marker
-        try:
-            req = Requirement(text)
-        except InvalidRequirement as err:
-            reason = str(err).splitlines()[0]  # packaging's reason; the line itself is shown below it
-            raise _error(f"not a valid PEP 508 requirement: {reason}", line,
-                         hint=_malformed_hint(spec, line)) from None
-        if req.url is not None and not _URL_SCHEME.match(req.url):
-            raise _error(f"{req.url!r} is not a URL", line,
-                         hint="write `name @ https://…/file` or `name @ file:///absolute/path/file` "
-                              "(local projects are not supported yet)")
+        req = self._parsed.get(spec)
+        if req is None:
+            req = self._parsed[spec] = _parse_requirement(spec, line)
         if constraint and req.extras:
             raise _error("Constraints cannot have extras (pip refuses them too)", line,
                          hint=f"write the constraint without [{','.join(sorted(req.extras))}]")
         entry = UserRequirement(req, line.origin, hashes)
         (self.constraints if constraint else self.requirements).append(entry)
+
+
+def _parse_requirement(spec: str, line: _Line) -> Requirement:
+    """A requirement line's PEP 508 part, checked for what pip would read differently (errors at ``line``)."""
+    _refuse_unnamed(spec, line)
+    url_word = re.match(r"[^@;]*@\s*(\S+)", spec)
+    if url_word and ";" in url_word.group(1):
+        raise _error(f"no space between the URL {url_word.group(1).split(';')[0]} and the ';' of its marker",
+                     line, hint="PEP 508 needs a space between a URL and the ';' of its marker: "
+                                "`name @ URL ; marker`")
+    head, semicolon, marker = spec.partition(";")
+    text = head if semicolon and not marker.strip() else spec  # pip reads `name ;` as no marker
+    try:
+        req = Requirement(text)
+    except InvalidRequirement as err:
+        reason = str(err).splitlines()[0]  # packaging's reason; the line itself is shown below it
+        raise _error(f"not a valid PEP 508 requirement: {reason}", line,
+                     hint=_malformed_hint(spec, line)) from None
+    if req.url is not None and not _URL_SCHEME.match(req.url):
+        raise _error(f"{req.url!r} is not a URL", line,
+                     hint="write `name @ https://…/file` or `name @ file:///absolute/path/file` "
+                          "(local projects are not supported yet)")
+    return req
 
 
 # -- text ---------------------------------------------------------------------------------------------
