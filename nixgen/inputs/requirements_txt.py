@@ -166,6 +166,9 @@ class _File:
     chain: tuple[tuple[Path, str], ...]  # (resolved path, display) of the files being read, outermost first
 
 
+_Open = tuple[Iterator[_Line], _File]  # a file being read: its remaining logical lines, and the file
+
+
 @dataclass
 class _Reader:
     requirements: list[UserRequirement] = field(default_factory=list)
@@ -174,31 +177,61 @@ class _Reader:
     extra_index_urls: list[str] = field(default_factory=list)
     pre: bool = False
     sources: list[str] = field(default_factory=list)
+    _seen_sources: set[str] = field(default_factory=set)
+    _active: set[Path] = field(default_factory=set)  # the resolved paths of the files being read (the chain)
+    # Each distinct requirement text is parsed once (packaging's parser is most of the time a file takes);
+    # the Requirement is shared by the lines that repeat it, which is safe as nothing changes one.
+    _parsed: dict[str, Requirement] = field(default_factory=dict)
 
     def result(self) -> RequirementSet:
         return RequirementSet(tuple(self.requirements), tuple(self.constraints), self.index_url,
                               tuple(self.extra_index_urls), self.pre, tuple(self.sources))
 
     # -- files ----------------------------------------------------------------------------------------
-    def read_file(self, path: Path, display: str, *, constraint: bool, chain: tuple[tuple[Path, str], ...],
-                  at: _Line | None, spelt: str = "") -> None:
-        resolved = path.resolve()
-        if any(resolved == seen for seen, _ in chain):
+    def read_file(self, path: Path, display: str) -> None:
+        """Read the top file and its includes."""
+        self._run(self._open(path, display, constraint=False, chain=(), at=None))
+
+    def parse(self, text: str, here: _File) -> None:
+        """Read ``text`` as the file ``here`` and its includes."""
+        self._run((_logical_lines(text, here.display), here))
+
+    def _run(self, top: _Open) -> None:
+        """Read lines depth-first, each include in place, with a stack instead of recursion.
+
+        An include chain of any depth (bounded only by the cycle check) reads without RecursionError.
+        """
+        stack = [top]
+        while stack:
+            lines, here = stack[-1]
+            line = next(lines, None)
+            if line is None:
+                stack.pop()
+                if here.chain:
+                    self._active.discard(here.chain[-1][0])
+                continue
+            included = self._line(line, here)
+            if included is not None:
+                stack.append(included)
+
+    def _open(self, path: Path, display: str, *, constraint: bool, chain: tuple[tuple[Path, str], ...],
+              at: _Line | None, spelt: str = "") -> _Open:
+        resolved = _resolve(path, display, at)
+        if resolved in self._active:
             assert at is not None
             cycle = " -> ".join([shown for _, shown in chain] + [display])
             raise _error(f"include cycle: {cycle}", at, hint="remove one of the -r/-c lines that form the cycle")
         text = _read_text(path, display, at, spelt)
-        if display not in self.sources:
+        if display not in self._seen_sources:
+            self._seen_sources.add(display)
             self.sources.append(display)
         here = _File(display, path.parent, os.path.dirname(display), constraint, (*chain, (resolved, display)))
-        self.parse(text, here)
-
-    def parse(self, text: str, here: _File) -> None:
-        for line in _logical_lines(text, here.display):
-            self._line(line, here)
+        self._active.add(resolved)
+        return _logical_lines(text, display), here
 
     # -- lines ----------------------------------------------------------------------------------------
-    def _line(self, line: _Line, here: _File) -> None:
+    def _line(self, line: _Line, here: _File) -> _Open | None:
+        """Take one logical line; an include line gives the included file to read next."""
         spec, option_text = _split_requirement(line.text)
         try:
             words = shlex.split(option_text)
@@ -209,8 +242,8 @@ class _Reader:
         if spec:
             hashes = self._requirement_options(given, stray, line)
             self._requirement(spec, hashes, line, constraint=here.constraint)
-        else:
-            self._option_line(given, stray, line, here)
+            return None
+        return self._option_line(given, stray, line, here)
 
     def _requirement_options(self, given: list[_Given], stray: list[str], line: _Line) -> tuple[str, ...]:
         hashes: list[str] = []
@@ -229,7 +262,7 @@ class _Reader:
                          hint="pip ignores it; delete it, or put each requirement on its own line")
         return tuple(dict.fromkeys(hashes))
 
-    def _option_line(self, given: list[_Given], stray: list[str], line: _Line, here: _File) -> None:
+    def _option_line(self, given: list[_Given], stray: list[str], line: _Line, here: _File) -> _Open | None:
         for item in given:
             if item.option.hint is not None:
                 raise _error(f"the option {item} is not supported", line, hint=item.option.hint)
@@ -246,8 +279,7 @@ class _Reader:
                 raise _error(f"{includes[0]} shares its line with other options", line,
                              hint="pip reads only the first -r/-c of a line and ignores the rest; "
                                   "put each on a line of its own")
-            self._include(includes[0], line, here)
-            return
+            return self._include(includes[0], line, here)
         extras_before = bool(self.extra_index_urls)
         for item in given:
             assert item.value is not None or item.option is _PRE
@@ -262,8 +294,9 @@ class _Reader:
                 self.extra_index_urls.append(item.value)
             elif item.option is _PRE:
                 self.pre = True
+        return None
 
-    def _include(self, item: _Given, line: _Line, here: _File) -> None:
+    def _include(self, item: _Given, line: _Line, here: _File) -> _Open:
         value = item.value
         assert value is not None
         scheme = urlsplit(value).scheme.lower()
@@ -277,28 +310,13 @@ class _Reader:
             target = Path(os.path.normpath(here.directory / value))
             shown = os.path.normpath(os.path.join(here.display_dir, value))
         constraint = item.option is _CONSTRAINT  # as in pip: -r inside a constraints file reads requirements
-        self.read_file(target, shown, constraint=constraint, chain=here.chain, at=line, spelt=value)
+        return self._open(target, shown, constraint=constraint, chain=here.chain, at=line, spelt=value)
 
     # -- requirements ---------------------------------------------------------------------------------
     def _requirement(self, spec: str, hashes: tuple[str, ...], line: _Line, *, constraint: bool) -> None:
-        _refuse_unnamed(spec, line)
-        url_word = re.match(r"[^@;]*@\s*(\S+)", spec)
-        if url_word and ";" in url_word.group(1):
-            raise _error(f"no space between the URL {url_word.group(1).split(';')[0]} and the ';' of its marker",
-                         line, hint="PEP 508 needs a space between a URL and the ';' of its marker: "
-                                    "`name @ URL ; marker`")
-        head, semicolon, marker = spec.partition(";")
-        text = head if semicolon and not marker.strip() else spec  # pip reads `name ;` as no marker
-        try:
-            req = Requirement(text)
-        except InvalidRequirement as err:
-            reason = str(err).splitlines()[0]  # packaging's reason; the line itself is shown below it
-            raise _error(f"not a valid PEP 508 requirement: {reason}", line,
-                         hint=_malformed_hint(spec, line)) from None
-        if req.url is not None and not _URL_SCHEME.match(req.url):
-            raise _error(f"{req.url!r} is not a URL", line,
-                         hint="write `name @ https://…/file` or `name @ file:///absolute/path/file` "
-                              "(local projects are not supported yet)")
+        req = self._parsed.get(spec)
+        if req is None:
+            req = self._parsed[spec] = _parse_requirement(spec, line)
         if constraint and req.extras:
             raise _error("Constraints cannot have extras (pip refuses them too)", line,
                          hint=f"write the constraint without [{','.join(sorted(req.extras))}]")
@@ -306,7 +324,38 @@ class _Reader:
         (self.constraints if constraint else self.requirements).append(entry)
 
 
+def _parse_requirement(spec: str, line: _Line) -> Requirement:
+    """A requirement line's PEP 508 part, checked for what pip would read differently (errors at ``line``)."""
+    _refuse_unnamed(spec, line)
+    url_word = re.match(r"[^@;]*@\s*(\S+)", spec)
+    if url_word and ";" in url_word.group(1):
+        raise _error(f"no space between the URL {url_word.group(1).split(';')[0]} and the ';' of its marker",
+                     line, hint="PEP 508 needs a space between a URL and the ';' of its marker: "
+                                "`name @ URL ; marker`")
+    head, semicolon, marker = spec.partition(";")
+    text = head if semicolon and not marker.strip() else spec  # pip reads `name ;` as no marker
+    try:
+        req = Requirement(text)
+    except InvalidRequirement as err:
+        reason = str(err).splitlines()[0]  # packaging's reason; the line itself is shown below it
+        raise _error(f"not a valid PEP 508 requirement: {reason}", line,
+                     hint=_malformed_hint(spec, line)) from None
+    if req.url is not None and not _URL_SCHEME.match(req.url):
+        raise _error(f"{req.url!r} is not a URL", line,
+                     hint="write `name @ https://…/file` or `name @ file:///absolute/path/file` "
+                          "(local projects are not supported yet)")
+    return req
+
+
 # -- text ---------------------------------------------------------------------------------------------
+def _resolve(path: Path, display: str, at: _Line | None) -> Path:
+    """The file's real path (for the cycle check); a symlink loop or an unusable path is an error."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError, ValueError) as err:
+        raise _at(at, display, f"cannot be resolved to a file: {err}") from None
+
+
 def _read_text(path: Path, display: str, at: _Line | None, spelt: str) -> str:
     """The file's bytes, decoded as pip decodes a requirements file (but without the locale fallback)."""
     try:
@@ -539,7 +588,7 @@ def read_requirements(path: Path | str) -> RequirementSet:
     """Read a requirements file in pip's format and every file it includes with ``-r``/``-c``."""
     path = Path(path)
     reader = _Reader()
-    reader.read_file(path, str(path), constraint=False, chain=(), at=None)
+    reader.read_file(path, str(path))
     return reader.result()
 
 

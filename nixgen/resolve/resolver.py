@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -53,16 +53,32 @@ def _user_req(ur: UserRequirement, *, constraint: bool = False) -> Req:
 
 
 def user_requirements(reqset: RequirementSet, target: Target) -> tuple[list[Req], dict[str, list[Req]]]:
-    """The requirements and constraints whose PEP 508 markers hold on the target."""
-    env = target.markers
-    reqs = [_user_req(u) for u in reqset.requirements
-            if u.requirement.marker is None or u.requirement.marker.evaluate({**env, "extra": ""})]
+    """The requirements and constraints whose PEP 508 markers hold on the target.
+
+    Identical requirements (same name, extras, specifier, URL and hashes) are kept once, at their first
+    origin: resolvelib checks every candidate against every requirement of a project, so 10,000 copies of
+    one line would make resolution quadratic in the file's length.
+    """
+    env = {**target.markers, "extra": ""}
+    reqs = _once(_user_req(u) for u in reqset.requirements
+                 if u.requirement.marker is None or u.requirement.marker.evaluate(env))
     constraints: dict[str, list[Req]] = defaultdict(list)
-    for u in reqset.constraints:
-        if u.requirement.marker is None or u.requirement.marker.evaluate({**env, "extra": ""}):
-            c = _user_req(u, constraint=True)
-            constraints[c.name].append(c)
+    for c in _once(_user_req(u, constraint=True) for u in reqset.constraints
+                   if u.requirement.marker is None or u.requirement.marker.evaluate(env)):
+        constraints[c.name].append(c)
     return reqs, dict(constraints)
+
+
+def _once(reqs: Iterable[Req]) -> list[Req]:
+    """Requirements in order, each that asks the same as an earlier one dropped (its origin aside)."""
+    seen: set[tuple[object, ...]] = set()
+    out: list[Req] = []
+    for r in reqs:
+        key = (r.name, r.extras, str(r.specifier), r.url, r.hashes, r.same_provider, r.kind, r.constraint)
+        if key not in seen:
+            seen.add(key)
+            out.append(r)
+    return out
 
 
 def resolve(reqset: RequirementSet, index: IndexLike, pyset: PythonSet | None, target: Target,
