@@ -81,6 +81,9 @@ def resolve_options(func: F) -> F:
                           "rebuild); latest: newest versions, and say what they cost."),
         click.option("--no-build-metadata", "no_build_metadata", is_flag=True,
                      help="Never run a package's build backend to learn its dependencies (PEP 517 hook)."),
+        click.option("--allow-unboxed-builds", "allow_unboxed_builds", is_flag=True,
+                     help="Where no box is possible (no user namespaces), run build backends anyway, with only "
+                          "an environment allow-list."),
         click.option("--tests", is_flag=True, help="Run the tests of packages built from the index (default: off)."),
         click.option("--extra", "extras", multiple=True, metavar="NAME",
                      help="pyproject.toml: also install this optional-dependencies extra."),
@@ -139,7 +142,8 @@ def _options(kwargs: dict[str, Any]) -> Any:
                    python=kwargs["python"], systems=tuple(kwargs["systems"]) or Options.systems,
                    snapshot_dir=kwargs["snapshot_dir"],
                    override_files=tuple(kwargs["override_files"]), tests=kwargs["tests"],
-                   strategy=kwargs["strategy"], build_metadata=not kwargs["no_build_metadata"])
+                   strategy=kwargs["strategy"], build_metadata=not kwargs["no_build_metadata"],
+                   allow_unboxed_builds=kwargs["allow_unboxed_builds"])
 
 
 def _locked(path: Path, kwargs: dict[str, Any]) -> Any:

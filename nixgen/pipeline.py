@@ -41,6 +41,7 @@ class Options:
     tests: bool = False
     strategy: str = "min-build"  # "min-build": least estimated build time; "latest": newest versions
     build_metadata: bool = True  # may run PEP 517 metadata hooks of sdists whose metadata is not static
+    allow_unboxed_builds: bool = False  # ... even where the platform cannot box them (nixgen.pypi.box)
 
 
 @dataclass(frozen=True)
@@ -191,6 +192,7 @@ def _lock_for_python(reqset: RequirementSet, options: Options,
                                ResolveOptions(prefer=prefer, providers=dict(providers), overrides=overrides,
                                               native_versions=native_versions,
                                               build_metadata=options.build_metadata,
+                                              allow_unboxed_builds=options.allow_unboxed_builds,
                                               metadata_target=reference))
 
             try:
