@@ -13,7 +13,7 @@ import click
 from packaging.utils import canonicalize_name
 
 from nixgen import __version__
-from nixgen.errors import NixgenError, UsageError
+from nixgen.errors import NixgenError, PredictionWrong, UsageError, exit_codes_help
 from nixgen.resolve.model import PROVIDERS, Provider
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -93,7 +93,8 @@ def resolve_options(func: F) -> F:
     return func
 
 
-@click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]},
+             epilog=exit_codes_help())
 @click.version_option(__version__, prog_name="nixgen")
 def cli() -> None:
     """Turn Python requirements into a reproducible Nix flake.
@@ -232,7 +233,8 @@ def verify_command(input_file: Path, substituter: str, nixpkgs_ref: str | None, 
                    **kwargs: Any) -> None:
     """Compare the predicted cache hits with what the binary cache at URL actually holds.
 
-    Exits 1 when a package predicted to come from the cache would have to be built.
+    Exits 9 when a package predicted to come from the cache would have to be built (PredictionWrong), 10 when
+    Nix could not evaluate the generated flake (NixEvalError).
     """
     from nixgen.nixcmd import flake_command
     from nixgen.nixpkgs.snapshot import Snapshot
@@ -256,7 +258,7 @@ def verify_command(input_file: Path, substituter: str, nixpkgs_ref: str | None, 
     checks = compare(plan, out_paths, in_cache, pyset)
     click.echo(render_checks(checks, method))
     if any(c.surprise for c in checks):
-        sys.exit(1)
+        sys.exit(PredictionWrong.exit_code)
 
 
 @cli.command("rodeo")

@@ -118,5 +118,5 @@ def test_bad_matrix_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "matrix.toml"
     path.write_text('[sets.x]\nrequirements = ["a"]\nsystems = ["riscv64-linux"]\n')
     proc = nixgen("rodeo", path)
-    assert proc.returncode == 2
+    assert proc.returncode == 3
     assert "unknown system 'riscv64-linux'" in proc.stderr and "Traceback" not in proc.stderr

@@ -47,7 +47,7 @@ def test_evaluated_out_paths_agree_on_the_rodeo_then_a_missing_one_fails(
     assert "DIFF" not in good.stdout
     (root / f"{cached['cartopy'].removeprefix('/nix/store/').split('-')[0]}.narinfo").unlink()
     bad = run("verify", RODEO, "--substituter", url, "--nixpkgs", nixpkgs)
-    assert bad.returncode == 1
+    assert bad.returncode == 9
     assert (f"DIFF cartopy: predicted cached, binary cache: missing ({cached['cartopy']}) — it must be built"
             in bad.stdout)
     assert f"{len(cached)} checked (out paths from nix eval of the flake for x86_64-linux), 1 differ" in bad.stdout
@@ -91,7 +91,7 @@ def test_an_edge_nixgen_does_not_know_is_caught_by_evaluation(
     report = json.loads(run("report", req, "--json", *system).stdout)
     assert {p["name"]: p["status"] for p in report["packages"]}["pyproj"] == "cached"
     proc = run("verify", req, "--substituter", url, "--nixpkgs", nixpkgs, *system)
-    assert proc.returncode == 1
+    assert proc.returncode == 9
     assert ("DIFF pyproj: predicted cached, binary cache: missing (/nix/store/" in proc.stdout
             and "— nixgen's overlay changes its out path: it rebuilds" in proc.stdout)
     assert "ok   certifi: predicted cached, binary cache: cached" in proc.stdout
@@ -116,14 +116,14 @@ def test_a_flake_nix_cannot_evaluate_is_a_clear_error(run: Any, binary_cache: tu
                                                        tmp_path: Path) -> None:
     url, _root = binary_cache
     proc = run("verify", RODEO, "--substituter", url, "--nixpkgs", f"path:{tmp_path / 'no-such-nixpkgs'}")
-    assert proc.returncode == 1
+    assert proc.returncode == 10
     assert "error: nix could not evaluate the generated flake for x86_64-linux" in proc.stderr
     assert "hint: --nixpkgs FLAKEREF" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_an_unreachable_binary_cache_is_a_clear_error(run: Any) -> None:
     proc = run("verify", RODEO, "--substituter", "http://127.0.0.1:9", "--no-eval")
-    assert proc.returncode == 3
+    assert proc.returncode == 4
     assert "cannot reach the binary cache at http://127.0.0.1:9/" in proc.stderr and "Traceback" not in proc.stderr
 
 
@@ -137,7 +137,7 @@ def test_a_package_nixpkgs_refuses_is_named_without_failing_the_evaluation(
     (nixpkgs / "packages.json").write_text(json.dumps(data))
     proc = run("verify", RODEO, "--substituter", url, "--nixpkgs", f"path:{nixpkgs}")
     # The environment could not be built: that is the costliest miss, named, and the rest still checked.
-    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert proc.returncode == 9, proc.stdout + proc.stderr
     assert ("DIFF docrep: predicted cached, but nixpkgs refuses to evaluate it: broken, unfree or unsupported "
             "on this system" in proc.stdout)
     assert "ok   cartopy: predicted cached, binary cache: cached" in proc.stdout
