@@ -71,15 +71,18 @@ def test_the_readme_starts_with_two_commands() -> None:
 def _offline_python3(bin_dir: Path) -> None:
     """A ``python3`` first on PATH that is the test's interpreter; after ``python3 -m venv DIR`` it adds a .pth
     file to DIR's site-packages naming this test environment's site-packages, where nixgen's dependencies
-    (and setuptools, for the build) are already installed."""
+    (and setuptools, for the build) are already installed, and removes the old setuptools that Python < 3.12
+    bundles into a new venv (3.12+ bundles none)."""
     paths = sorted({sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]})
     script = f"""#!{sys.executable}
-import subprocess, sys
+import shutil, subprocess, sys
 from pathlib import Path
 args = sys.argv[1:]
 code = subprocess.call([{sys.executable!r}, *args])
 if code == 0 and args[:2] == ["-m", "venv"]:
     site = next(Path(args[-1]).glob("lib/python*/site-packages"))
+    for bundled in [*site.glob("setuptools"), *site.glob("setuptools-*.dist-info"), *site.glob("_distutils_hack")]:
+        shutil.rmtree(bundled)  # Python < 3.12's venv bundles an old setuptools; 3.12+ bundles none
     (site / "_nixgen_quickstart_test.pth").write_text({chr(10).join(paths)!r} + "\\n")
 sys.exit(code)
 """
@@ -98,7 +101,8 @@ def test_the_first_command_offline_against_the_recorded_index(index_server: Any,
     - pip installs no dependencies from any index (``PIP_NO_INDEX``, ``PIP_NO_DEPS``) and builds nixgen
       without build isolation (``PIP_NO_BUILD_ISOLATION=0``, pip's spelling for off): a ``python3`` shim
       first on PATH makes ``python3 -m venv .venv`` with this interpreter and lets the new environment see
-      this test environment's site-packages (a .pth file), where nixgen's dependencies and setuptools are.
+      this test environment's site-packages (a .pth file), where nixgen's dependencies and setuptools are
+      (the old setuptools Python < 3.12 bundles into a venv is removed, as 3.12+ bundles none).
 
     nixgen itself is installed from the clone by ``.venv/bin/pip install .`` and runs as ``.venv/bin/nixgen``.
     """
