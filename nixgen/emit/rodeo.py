@@ -31,7 +31,7 @@ class Band:
 
 # The seed's point: a 0-minute cell (all from the binary cache) and a 40-minute GDAL compile must not look alike.
 BANDS: tuple[Band, ...] = (
-    Band("none", 0, "0 min (binary cache)", "🟩"),
+    Band("none", 0, "0 min (nothing to build)", "🟩"),
     Band("short", 10, "≤ 10 min", "🟨"),
     Band("long", 40, "≤ 40 min", "🟧"),
     Band("very-long", None, "> 40 min", "🟥"),

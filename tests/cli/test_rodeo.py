@@ -121,7 +121,7 @@ def test_build_minutes_are_coloured_by_band_and_summed_up_per_system(tmp_path: P
     assert cells_of["aarch64-linux"] == ["1", "0", "0", "0", "1", "55 min"]
     text = md.read_text()
     assert "✅ generated (🟩 0 min)" in text and "✅ generated (🟧 40 min)" in text and "(🟥 55 min)" in text
-    assert "Predicted build minutes: 🟩 0 min (binary cache) · 🟨 ≤ 10 min · 🟧 ≤ 40 min · 🟥 > 40 min" in text
+    assert "Predicted build minutes: 🟩 0 min (nothing to build) · 🟨 ≤ 10 min · 🟧 ≤ 40 min · 🟥 > 40 min" in text
     assert "| x86_64-linux | 2 | 1 | 0 | 1 | 0 | 🟧 40 min |" in text
 
 
