@@ -15,7 +15,7 @@ from packaging.utils import canonicalize_name
 
 from nixgen import __version__
 from nixgen.core.kinds import FORCED_PROVIDERS, OUTPUT_FORMATS, PREFERS, STRATEGIES, ForcedProvider, OutputFormat
-from nixgen.errors import NixgenError, UsageError
+from nixgen.errors import NixgenError, UsageError, exit_codes_help
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -115,7 +115,8 @@ def resolve_options(func: F) -> F:
     return func
 
 
-@click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]},
+             epilog=exit_codes_help())
 @click.version_option(__version__, prog_name="nixgen")
 def cli() -> None:
     """Turn Python requirements into a reproducible Nix flake.

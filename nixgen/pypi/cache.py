@@ -23,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
-from nixgen.errors import NixgenError
+from nixgen.errors import UsageError
 
 SCHEMA_VERSION = 1  # bump when a table's layout or the row format of pages/metadata changes
 
@@ -82,8 +82,8 @@ class Cache:
                                 conn.execute(statement)
                         conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             except (OSError, sqlite3.Error) as err:
-                raise NixgenError(f"cannot open the cache database {self.db_path}: {err}",
-                                  hint="choose another place with --cache-dir or NIXGEN_CACHE_DIR") from err
+                raise UsageError(f"cannot open the cache database {self.db_path}: {err}",
+                                 hint="choose another place with --cache-dir or NIXGEN_CACHE_DIR") from err
             self._conn = conn
         return self._conn
 
@@ -100,8 +100,8 @@ class Cache:
                     conn.execute("BEGIN IMMEDIATE")
                     conn.execute(sql, args)
             except sqlite3.Error as err:
-                raise NixgenError(f"cannot write the cache database {self.db_path}: {err}",
-                                  hint="choose another place with --cache-dir or NIXGEN_CACHE_DIR") from err
+                raise UsageError(f"cannot write the cache database {self.db_path}: {err}",
+                                 hint="choose another place with --cache-dir or NIXGEN_CACHE_DIR") from err
 
     def close(self) -> None:
         with self._lock:

@@ -50,12 +50,12 @@ def test_import_nixpkgs_edges_reach_the_prediction(tmp_path: Path, make_index_se
 
 def test_import_nixpkgs_needs_a_checkout_or_a_flake(tmp_path: Path) -> None:
     proc = nixgen("nixpkgs", "import-nixpkgs", tmp_path, "-o", tmp_path / "snap")
-    assert proc.returncode == 1
+    assert proc.returncode == 3
     assert "is not a nixpkgs checkout" in proc.stderr and "Traceback" not in proc.stderr
     missing = nixgen("nixpkgs", "import-nixpkgs", tmp_path / "nope", "-o", tmp_path / "snap")
-    assert missing.returncode == 1 and "nope: no such directory" in missing.stderr
+    assert missing.returncode == 3 and "nope: no such directory" in missing.stderr
     bad = nixgen("nixpkgs", "import-nixpkgs", f"path:{tmp_path / 'nope'}", "-o", tmp_path / "snap")
-    assert bad.returncode == 1
+    assert bad.returncode == 3
     assert "is neither a nixpkgs checkout nor a flake reference Nix can fetch" in bad.stderr
     assert "Traceback" not in bad.stderr and not (tmp_path / "snap").exists()
 

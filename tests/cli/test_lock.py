@@ -160,8 +160,8 @@ def test_a_lock_with_a_wrong_type_is_a_clear_error(index_server: Any, tmp_path: 
     broken.parent.mkdir()
     broken.write_text(text.replace('reason = "nixpkgs"', "reason = 3", 1))
     proc = nixgen(broken)
-    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.returncode == 3 and "Traceback" not in proc.stderr
     assert "tool.nixgen.reason is 3, expected one of" in proc.stderr
     broken.write_text(text.replace("do-check = true", 'do-check = "yes"', 1))
     proc = nixgen(broken)
-    assert proc.returncode == 2 and "recipe.do-check must be a boolean, not a string" in proc.stderr
+    assert proc.returncode == 3 and "recipe.do-check must be a boolean, not a string" in proc.stderr

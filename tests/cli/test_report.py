@@ -82,4 +82,4 @@ def test_table_and_explain(run: Any) -> None:
     assert "why it is here: " in why.stdout and " → numpy" in why.stdout
     assert "provider: nixpkgs" in why.stdout and "status: cached" in why.stdout
     missing = run("explain", "left-pad", ROOT / "examples/rodeo/requirements.txt")
-    assert missing.returncode == 4 and "left-pad is not in this resolution" in missing.stderr
+    assert missing.returncode == 6 and "left-pad is not in this resolution" in missing.stderr

@@ -125,7 +125,7 @@ def test_a_flake_nix_cannot_evaluate_is_a_clear_error(run: Any, binary_cache: tu
 
 def test_an_unreachable_binary_cache_is_a_clear_error(run: Any) -> None:
     proc = run("verify", "--system", "x86_64-linux", RODEO, "--substituter", "http://127.0.0.1:9", "--no-eval")
-    assert proc.returncode == 3
+    assert proc.returncode == 4
     assert "cannot reach the binary cache at http://127.0.0.1:9/" in proc.stderr and "Traceback" not in proc.stderr
 
 
