@@ -258,7 +258,7 @@ class Index:
         fetched again (with a note)."""
         try:
             return rows_to_files(key, page.rows or (), self._not_after, page.dated)
-        except (ValueError, TypeError, OverflowError, AttributeError, OSError):
+        except (ValueError, TypeError, IndexError, KeyError, OverflowError, AttributeError, OSError):
             url = f"{index_url}{key}/"
             self.notes.append(f"the cached page of {key} ({redact_url(url)}) was unreadable; fetched it again")
             self.cache.drop_page(url)

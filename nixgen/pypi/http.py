@@ -20,6 +20,7 @@ URL in a message goes through :func:`nixgen.pypi.urls.redact_url`.
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 import time
 import zlib
@@ -30,7 +31,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from nixgen.errors import HashMismatch, IndexAccessError
 from nixgen.pypi.config import pip_setting
-from nixgen.pypi.urls import Origin, origin, redact_url, split_credentials
+from nixgen.pypi.urls import MASK, SECRET_PARAMETERS, Origin, origin, redact_url, split_credentials
 
 if TYPE_CHECKING:
     import requests
@@ -425,7 +426,15 @@ def _describe(err: Exception) -> str:
 
 
 def _scrub(text: str) -> str:
-    """``text`` with every URL in it redacted (exception texts of requests quote the URL)."""
-    import re
+    """``text`` with every URL in it redacted and every secret query parameter masked, wherever it stands
+    (exception texts of requests and urllib3 quote the URL, or only its path and query)."""
+    text = re.sub(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>)]+", lambda m: redact_url(m.group(0)), text)
+    return _SECRET_PARAMETER_RE.sub(lambda m: f"{m.group(1)}={MASK}", text)
 
-    return re.sub(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>)]+", lambda m: redact_url(m.group(0)), text)
+
+def _secret_parameter_re() -> re.Pattern[str]:
+    names = "|".join(re.escape(n) for n in sorted(SECRET_PARAMETERS, key=len, reverse=True))
+    return re.compile(rf"(?i)(?<![A-Za-z0-9_-])({names})=([^&\s'\"<>)#]+)")
+
+
+_SECRET_PARAMETER_RE = _secret_parameter_re()
