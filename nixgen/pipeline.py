@@ -154,6 +154,13 @@ def lock_requirements(reqset: RequirementSet, options: Options,
                               f"({interpreters})", hint=err.hint) from None
 
 
+def _index_note(note: str) -> None:
+    """What the index layer dropped or repaired (a malformed file entry, a damaged cache row), on stderr."""
+    import sys
+
+    sys.stderr.write(f"nixgen: note: {note}\n")
+
+
 def _lock_for_python(reqset: RequirementSet, options: Options,
                      on_fetch: Callable[[str, int], None] | None = None) -> Locked:
     """Resolve ``reqset`` for ``options.python`` on each system."""
@@ -175,7 +182,7 @@ def _lock_for_python(reqset: RequirementSet, options: Options,
         urls.extend(reqset.extra_index_urls)
     prefer = "latest" if options.strategy == "latest" else options.prefer
     with Index(urls or None, cache_dir=options.cache_dir, offline=options.offline,
-               exclude_newer=options.exclude_newer, on_fetch=on_fetch) as index:
+               exclude_newer=options.exclude_newer, on_fetch=on_fetch, on_note=_index_note) as index:
 
         resolutions: list[Resolution] = []
         failures: list[tuple[str, str]] = []

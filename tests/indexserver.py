@@ -80,6 +80,7 @@ class IndexServer:
         self.serve_metadata = True
         self.auth: tuple[str, str] | None = None  # (user, password) every request must send (basic auth)
         self.requests: list[Request] = []
+        self.arrived: list[str] = []  # paths of requests as they arrive (before any stall), for waiting on
         self._troubles: list[_Trouble] = []
         self._lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
@@ -166,6 +167,7 @@ class IndexServer:
         """Forget counted requests and pending failures."""
         with self._lock:
             self.requests.clear()
+            self.arrived.clear()
             self._troubles.clear()
 
     def _trouble_for(self, path: str, ranged: bool) -> _Trouble | None:
@@ -211,6 +213,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _answer(self, *, head: bool) -> None:
         path = unquote(urlsplit(self.path).path)
+        with self.index._lock:
+            self.index.arrived.append(path)
         if not self._authorized():
             self.index._record(self.command, path, dict(self.headers.items()), 401)
             self.send_response(401)

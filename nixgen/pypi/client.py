@@ -100,6 +100,21 @@ class _Task(Generic[T]):
         return self.value  # type: ignore[return-value]
 
 
+class _Notes(list[str]):
+    """A list of notes that also hands each new one to a callback (the CLI prints them as they come)."""
+
+    def __init__(self, on_note: Callable[[str], None] | None) -> None:
+        super().__init__()
+        self._on_note = on_note
+        self._lock = threading.Lock()
+
+    def append(self, note: str) -> None:
+        with self._lock:
+            super().append(note)
+        if self._on_note is not None:
+            self._on_note(note)
+
+
 class _Workers:
     """Daemon worker threads taking tasks from a queue. Unlike ``ThreadPoolExecutor`` (whose threads the
     interpreter joins at exit), a stopped pool is never waited for: Ctrl-C ends nixgen at once even while a
@@ -165,8 +180,10 @@ class Index:
     def __init__(self, urls: Sequence[str] | None = None, *, cache_dir: Path | None = None,
                  offline: bool = False, exclude_newer: datetime | None = None, max_workers: int = 16,
                  on_fetch: Callable[[str, int], None] | None = None, retries: int = 3, backoff: float = 0.5,
-                 timeout: float = READ_TIMEOUT, deadline: float = DEADLINE, max_body: int = MAX_BODY) -> None:
-        self.notes: list[str] = []  # what was dropped or repaired on the way (for stderr), in order
+                 timeout: float = READ_TIMEOUT, deadline: float = DEADLINE, max_body: int = MAX_BODY,
+                 on_note: Callable[[str], None] | None = None) -> None:
+        # What was dropped or repaired on the way, in order; each is also handed to ``on_note`` (stderr).
+        self.notes: list[str] = _Notes(on_note)
         self.http = Http(pool_size=max(1, max_workers), retries=retries, backoff=backoff, timeout=timeout,
                          on_fetch=on_fetch, deadline=deadline, max_body=max_body)
         given = [u if u.endswith("/") else u + "/" for u in (urls or [default_index_url()])]
