@@ -248,8 +248,9 @@ class Index:
         """The project's files (PEP 503/691), after ``exclude_newer``. Blocks.
 
         With several indexes, the first index (in the order given) that has the project serves all of its
-        files; later indexes are not asked for it (uv's ``first-index`` rule), so a later index cannot slip
-        in a file of a project an earlier one owns (dependency confusion)."""
+        files and later indexes' pages of it are not used (uv's ``first-index`` rule), so a later index cannot
+        slip in a file of a project an earlier one owns (dependency confusion). A failure of an earlier index
+        is an error, not a reason to look further."""
         key = canonicalize_name(name)
         found = self._projects.get(key)
         if found is not None:
@@ -476,7 +477,7 @@ class Index:
             raise OfflineMiss(f"{file.filename} (to read its metadata) is not in the cache {self.cache.root}",
                               hint=OFFLINE_HINT)
         path = self._artifact(file, None)
-        record = _sdist_json(read_sdist(path, file.filename, str(file.version)))
+        record = _sdist_json(_sdist_matching(read_sdist(path, file.filename, str(file.version)), file))
         self.cache.put_metadata(key, json.dumps(record))
         return record
 
@@ -639,6 +640,18 @@ def _matching(md: CoreMetadata, file: DistFile, where: str) -> CoreMetadata:
                             hint="the index serves metadata of another distribution; pin another version or "
                                  "use another index")
     return md
+
+
+def _sdist_matching(info: SdistInfo, file: DistFile) -> SdistInfo:
+    """``info``, with its metadata refused (as an error) when trusted metadata names another project or
+    version than the file (:func:`_matching`)."""
+    if info.metadata is None or not info.metadata.trusted:
+        return info
+    try:
+        _matching(info.metadata, file, file.filename)
+    except MetadataError as err:
+        return SdistInfo(None, err.message, info.build_system)
+    return info
 
 
 def _file_sha256(path: Path) -> str:

@@ -87,3 +87,9 @@ def test_ctrl_c_during_a_stalled_download_exits_at_once(tmp_path: Path, make_ind
     assert took < 1.5, took
     assert "interrupted" in err or "aborted" in err
     assert "Traceback" not in err and out == ""
+
+
+def test_help_states_the_first_index_rule() -> None:
+    proc = nixgen("generate", "--help")
+    assert proc.returncode == 0
+    assert "first index" in " ".join(proc.stdout.split())

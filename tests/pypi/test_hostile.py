@@ -230,3 +230,18 @@ def test_a_direct_reference_still_works(tmp_path: Path, make_index_server: Make)
     assert isinstance(file, DistFile) and [str(r) for r in md.requires_dist] == ["dep"]
     assert file.sha256 == entry["hashes"]["sha256"]
     assert os.path.basename(index.cache.artifact_path(file.sha256, file.filename)) == f"{file.sha256}.whl"
+
+
+def test_an_sdist_whose_pkg_info_names_another_distribution(tmp_path: Path, make_index_server: Make) -> None:
+    idx = FixtureIndex(tmp_path / "index")
+    idx.add_sdist("x", "1.0", {"PKG-INFO": "Metadata-Version: 2.2\nName: other\nVersion: 1.0\nRequires-Dist: evil\n"})
+    idx.add_sdist("x", "2.0", {"PKG-INFO": "Metadata-Version: 2.2\nName: X\nVersion: 2.0.0\nRequires-Dist: good\n"})
+    server = make_index_server(idx.write())
+    cache = tmp_path / "cache"
+    with index_for(server, cache) as index:
+        bad, good = index.project("x").files
+        with pytest.raises(MetadataError) as err:
+            index.metadata(bad)
+        assert "names other 1.0" in err.value.message
+        assert [str(r) for r in index.metadata(good).requires_dist] == ["good"]
+    same_as_fresh(server, cache, tmp_path, "x")
