@@ -139,6 +139,11 @@ class IndexServer:
         with self._lock:
             self._troubles.append(_Trouble(times, status=0, delay=seconds, path=path, kind="drip"))
 
+    def drip_headers(self, times: int, seconds: float, path: str | None = None) -> None:
+        """Send the status line and headers of the next ``times`` answers one byte every ``seconds``."""
+        with self._lock:
+            self._troubles.append(_Trouble(times, status=0, delay=seconds, path=path, kind="drip-headers"))
+
     def truncate(self, times: int, keep: int, path: str | None = None, *, declare_length: bool = True) -> None:
         """Send only the first ``keep`` bytes of the next ``times`` bodies, then close the connection; with
         ``declare_length`` the Content-Length still announces the whole body, else there is none."""
@@ -224,7 +229,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         trouble = self.index._trouble_for(path, "Range" in self.headers)
         kind = trouble.kind if trouble is not None else ""
-        if trouble is not None and trouble.delay and kind != "drip":
+        if trouble is not None and trouble.delay and kind not in ("drip", "drip-headers"):
             time.sleep(trouble.delay)
         if kind == "serve":
             assert trouble is not None
@@ -239,7 +244,8 @@ class _Handler(BaseHTTPRequestHandler):
             except Exception as err:  # a bug in a test's fixture: say so over HTTP rather than hang
                 reply = _Reply(500, f"{type(err).__name__}: {err}\n".encode())
         self.index._record(self.command, path, dict(self.headers.items()), reply.status)
-        self.send_response(reply.status)
+        if kind != "drip-headers":
+            self.send_response(reply.status)
         headers = {"Content-Length": str(len(reply.body)), **reply.headers}
         if reply.status == 304:
             headers["Content-Length"] = "0"
@@ -251,6 +257,20 @@ class _Handler(BaseHTTPRequestHandler):
             if not trouble.declare_length:
                 del headers["Content-Length"]
             self.close_connection = True
+        if kind == "drip-headers":
+            assert trouble is not None
+            head_bytes = f"HTTP/1.1 {reply.status} OK\r\n".encode()
+            head_bytes += b"".join(f"{k}: {v}\r\n".encode() for k, v in headers.items()) + b"\r\n"
+            try:
+                for i in range(len(head_bytes)):
+                    self.wfile.write(head_bytes[i:i + 1])
+                    self.wfile.flush()
+                    time.sleep(trouble.delay)
+                self.wfile.write(reply.body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            self.close_connection = True
+            return
         for key, value in headers.items():
             self.send_header(key, value)
         self.end_headers()

@@ -27,7 +27,7 @@ import zlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from nixgen.errors import HashMismatch, IndexAccessError
 from nixgen.pypi.config import pip_setting
@@ -35,6 +35,7 @@ from nixgen.pypi.urls import MASK, SECRET_PARAMETERS, Origin, origin, redact_url
 
 if TYPE_CHECKING:
     import requests
+    import requests.adapters
 
     from nixgen.pypi.cache import Cache
 
@@ -114,7 +115,8 @@ class Http:
                 from nixgen import __version__ as version
 
                 session = requests.Session()
-                adapter = HTTPAdapter(pool_connections=8, pool_maxsize=self.pool_size, max_retries=0)
+                adapter = _bounded_adapter(HTTPAdapter)(pool_connections=8, pool_maxsize=self.pool_size,
+                                                        max_retries=0)
                 session.mount("https://", adapter)
                 session.mount("http://", adapter)
                 session.headers["User-Agent"] = f"nixgen/{version}"
@@ -142,8 +144,12 @@ class Http:
         if left <= 0:
             raise _Deadline()
         wait = min(self.timeout, left)
-        return self.session.get(url, headers=dict(headers), stream=True, timeout=(wait, wait),
-                                auth=self._auth(url))
+        _request_ends.value = ends  # read by the connection's watchdog while the headers arrive
+        try:
+            return self.session.get(url, headers=dict(headers), stream=True, timeout=(wait, wait),
+                                    auth=self._auth(url))
+        finally:
+            _request_ends.value = None
 
     # -- requests ---------------------------------------------------------------------------------------
     def get(self, url: str, headers: Mapping[str, str] | None = None,
@@ -325,6 +331,58 @@ class Http:
             raise IndexAccessError(f"cannot get {shown}: {last} (tried {times})", hint=NETWORK_HINT)
         raise IndexAccessError(f"cannot get {shown}: {last or 'no answer'} within the {budget:g} s deadline "
                                "of a request", hint=NETWORK_HINT)
+
+
+class _Ends(threading.local):
+    value: float | None = None
+
+
+_request_ends = _Ends()  # the deadline of the request this thread is sending, for the header watchdog
+
+
+def _bounded_adapter(base: type[requests.adapters.HTTPAdapter]) -> type[requests.adapters.HTTPAdapter]:
+    """A requests adapter whose connections shut their socket down when the request's deadline passes
+    while the status line and headers are still arriving (a server can drip those too; the socket
+    timeout bounds only each read). The body has its own watchdog (:func:`_chunks`)."""
+    import socket
+
+    from urllib3 import connection, connectionpool
+
+    def watched(cls: type[connection.HTTPConnection]) -> type[connection.HTTPConnection]:
+        class Watched(cls):  # type: ignore[valid-type,misc]
+            def getresponse(self) -> Any:
+                ends = _request_ends.value
+                if ends is None:
+                    return super().getresponse()
+
+                def cut() -> None:
+                    sock = getattr(self, "sock", None)
+                    if sock is not None:
+                        with contextlib.suppress(OSError):
+                            sock.shutdown(socket.SHUT_RDWR)
+
+                watchdog = threading.Timer(max(0.0, ends - time.monotonic()), cut)
+                watchdog.daemon = True
+                watchdog.start()
+                try:
+                    return super().getresponse()
+                finally:
+                    watchdog.cancel()
+
+        return Watched
+
+    class Pool(connectionpool.HTTPConnectionPool):
+        ConnectionCls = watched(connection.HTTPConnection)
+
+    class TlsPool(connectionpool.HTTPSConnectionPool):
+        ConnectionCls = watched(connection.HTTPSConnection)  # type: ignore[assignment]
+
+    class Adapter(base):  # type: ignore[valid-type,misc]
+        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+            super().init_poolmanager(*args, **kwargs)
+            self.poolmanager.pool_classes_by_scheme = {"http": Pool, "https": TlsPool}
+
+    return Adapter
 
 
 class _Retry(Exception):

@@ -52,6 +52,17 @@ def test_a_dripping_server_fails_within_the_deadline(server: IndexServer, tmp_pa
     assert same_as_fresh(server, tmp_path / "cache", tmp_path, "pkg")
 
 
+def test_a_server_dripping_its_headers_fails_within_the_deadline(server: IndexServer, tmp_path: Path) -> None:
+    server.drip_headers(10, 0.1, path="/simple/")
+    start = time.monotonic()
+    with index_for(server, tmp_path / "cache", deadline=1.0, timeout=5.0) as index, \
+            pytest.raises(IndexAccessError) as err:
+        index.project("pkg")
+    assert time.monotonic() - start < 2.0
+    assert "deadline" in err.value.message
+    assert same_as_fresh(server, tmp_path / "cache", tmp_path, "pkg")
+
+
 def test_a_slow_but_steady_body_within_the_deadline_is_fine(server: IndexServer, tmp_path: Path) -> None:
     server.drip(1, 0.0005, path="/simple/")
     with index_for(server, tmp_path / "cache", deadline=20.0) as index:
