@@ -14,6 +14,7 @@ Pages get an ETag (and answer 304 to If-None-Match) and ``Cache-Control: max-age
 :meth:`~IndexServer.drip` (the body a byte at a time), :meth:`~IndexServer.truncate` (a body cut short, with
 or without a Content-Length), :meth:`~IndexServer.garbage_ranges` (random bytes for a Range request),
 :meth:`~IndexServer.serve` (a given raw answer, e.g. a gzip bomb); ``auth`` (HTTP basic auth required),
+``chunked`` (bodies in chunks, without a Content-Length),
 ``ignore_range``, ``serve_metadata``, ``cache_control``, and :attr:`IndexServer.requests` to count requests.
 :class:`FixtureIndex` builds such a directory: wheels made on the fly with :mod:`zipfile`, sdists with
 :mod:`tarfile`, and their pages.
@@ -79,6 +80,7 @@ class IndexServer:
         self.ignore_range = False
         self.serve_metadata = True
         self.auth: tuple[str, str] | None = None  # (user, password) every request must send (basic auth)
+        self.chunked = False  # send bodies with Transfer-Encoding: chunked instead of a Content-Length
         self.requests: list[Request] = []
         self.arrived: list[str] = []  # paths of requests as they arrive (before any stall), for waiting on
         self._troubles: list[_Trouble] = []
@@ -271,13 +273,23 @@ class _Handler(BaseHTTPRequestHandler):
                 pass
             self.close_connection = True
             return
+        chunked = self.index.chunked and reply.status != 304 and kind not in ("drip",)
+        if chunked:
+            headers.pop("Content-Length", None)
+            headers["Transfer-Encoding"] = "chunked"
         for key, value in headers.items():
             self.send_header(key, value)
         self.end_headers()
         if head or reply.status == 304:
             return
         try:
-            if kind == "drip":
+            if chunked:
+                for i in range(0, len(body), 4096):
+                    piece = body[i:i + 4096]
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+                if kind != "truncate":  # a truncated chunked body lacks its last, empty chunk
+                    self.wfile.write(b"0\r\n\r\n")
+            elif kind == "drip":
                 assert trouble is not None
                 for i in range(len(body)):
                     self.wfile.write(body[i:i + 1])

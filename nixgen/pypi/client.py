@@ -538,6 +538,8 @@ class Index:
             raise MetadataError(f"{name} @ {url}: version-control references are not supported",
                                 hint="point the requirement at a wheel or sdist URL")
         base, _, fragment = url.partition("#")
+        # Credentials in the URL are sent to its host from the Http layer; nothing kept carries them.
+        base = self.http.add_credentials(base)
         shown = redact_url(url)
         expected = fragment[7:].lower() if fragment.startswith("sha256=") else None
         if expected is not None and not valid_sha256(expected):
@@ -568,7 +570,7 @@ class Index:
         size = path.stat().st_size
         from packaging.tags import parse_tag
 
-        file = DistFile(project=project, filename=filename, url=strip_userinfo(base), version=Version(version_text),
+        file = DistFile(project=project, filename=filename, url=base, version=Version(version_text),
                         kind="wheel" if is_wheel else "sdist", sha256=sha256, requires_python=None,
                         yanked=False, upload_time=None, size=size, has_metadata=False,
                         tags=frozenset(parse_tag(tag_string)) if is_wheel else frozenset())

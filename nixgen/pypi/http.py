@@ -56,7 +56,7 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 @dataclass(frozen=True)
 class Reply:
     """A response whose body was read in full: ``complete`` when the server gave a Content-Length and
-    exactly that many bytes arrived (so the body can be trusted not to be cut short)."""
+    exactly that many bytes arrived, or sent it chunked to the final chunk (so it was not cut short)."""
 
     status: int
     reason: str
@@ -457,10 +457,11 @@ def _chunks(resp: requests.Response, ends: float) -> Iterator[bytes]:
 
 
 def _check_length(resp: requests.Response, received: int) -> bool:
-    """Whether the body is known complete (its length is the Content-Length); a shorter one is retried."""
+    """Whether the body is known complete: its length is the Content-Length (a shorter one is retried), or
+    it came in chunks up to the last, empty one (urllib3 raises on a chunked body that ends early)."""
     declared = resp.headers.get("Content-Length", "")
     if not declared.strip().isdigit():
-        return False
+        return bool(getattr(resp.raw, "chunked", False))
     if received != int(declared):
         raise _Retry(f"the body was cut short ({received} of {declared} bytes)")
     return True

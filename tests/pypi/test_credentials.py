@@ -118,3 +118,26 @@ def test_errors_do_not_carry_the_password(private: IndexServer, tmp_path: Path) 
         assert SECRET not in text, text
     assert "user:****@" in _texts(usage.value)
     assert "127.0.0.1:9" in down.value.message
+
+
+def test_a_direct_reference_with_credentials(private: IndexServer, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    url = f"{private.base}/files/private_pkg-1.0-py3-none-any.whl".replace("http://", f"http://user:{SECRET}@")
+    with Index([authed(private)], cache_dir=cache) as index:
+        file, md = index.direct("private-pkg", url)
+    assert [str(r) for r in md.requires_dist] == ["dep"]
+    assert file.url == f"{private.base}/files/private_pkg-1.0-py3-none-any.whl"
+    for stored in cache.rglob("*"):  # neither the database nor any file name holds the password
+        assert SECRET not in stored.name
+        if stored.is_file():
+            assert SECRET.encode() not in stored.read_bytes()
+
+
+def test_credentials_from_pip_configuration(private: IndexServer, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PIP_INDEX_URL", authed(private))
+    with Index(None, cache_dir=tmp_path / "cache") as index:
+        assert index.urls == (private.url,)
+        files = index.project("private-pkg").files
+        assert [str(r) for r in index.metadata(files[0]).requires_dist] == ["dep"]
+    assert all(SECRET not in f.url for f in files)

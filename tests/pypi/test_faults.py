@@ -161,6 +161,22 @@ def test_complete_metadata_without_a_hash_is_cached(server: IndexServer, tmp_pat
     assert server.count() == 0
 
 
+def test_chunked_bodies_are_complete_and_cached_but_a_cut_one_is_retried(server: IndexServer,
+                                                                         tmp_path: Path) -> None:
+    server.chunked = True
+    text = (server.root / "files" / "nohash-1.0-py3-none-any.whl.metadata").read_bytes()
+    server.truncate(1, text.index(b"Requires-Dist: dep-two"), path=".metadata", declare_length=False)
+    with index_for(server, tmp_path / "cache") as index:
+        (file,) = index.project("nohash").files
+        assert [str(r) for r in index.metadata(file).requires_dist] == ["dep-one", "dep-two"]
+    assert server.count(".metadata") == 2  # the cut answer was retried
+    server.reset()
+    with index_for(server, tmp_path / "cache") as index:  # complete (chunked to the end): cached
+        (file,) = index.project("nohash").files
+        assert [str(r) for r in index.metadata(file).requires_dist] == ["dep-one", "dep-two"]
+    assert server.count() == 0
+
+
 # -- damage in the cache ---------------------------------------------------------------------------------------
 def warm(server: IndexServer, cache: Path) -> list[tuple[str, str | None, str]]:
     with index_for(server, cache) as index:
