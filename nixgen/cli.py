@@ -61,7 +61,9 @@ def resolve_options(func: F) -> F:
     decorators = [
         click.option("--index-url", "-i", "index_url", metavar="URL",
                      help="Package index (PEP 691). Default: pip's configuration, else the public index."),
-        click.option("--extra-index-url", multiple=True, metavar="URL", help="More indexes to search."),
+        click.option("--extra-index-url", multiple=True, metavar="URL",
+                     help="More indexes to search. The first index (in order) that has a project serves all "
+                          "of its files; later ones cannot add to it."),
         click.option("--offline", is_flag=True, help="Use only the local cache; fail on anything missing."),
         click.option("--exclude-newer", callback=_exclude_newer, metavar="DATE",
                      help="Ignore files uploaded after DATE (a date means its midnight UTC). nixpkgs' versions are "

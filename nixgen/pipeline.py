@@ -152,6 +152,13 @@ def lock(reqset: RequirementSet, session: Session, options: Options,
                               f"({interpreters})", hint=err.hint) from None
 
 
+def _index_note(note: str) -> None:
+    """What the index layer dropped or repaired (a malformed file entry, a damaged cache row), on stderr."""
+    import sys
+
+    sys.stderr.write(f"nixgen: note: {note}\n")
+
+
 def _lock_for_python(reqset: RequirementSet, session: Session, options: Options,
                      on_fetch: Callable[[str, int], None] | None, previous: Lock | None) -> Lock:
     """Resolve and plan ``reqset`` for ``options.python`` on each system."""
@@ -180,7 +187,7 @@ def _lock_for_python(reqset: RequirementSet, session: Session, options: Options,
     alternatives: list[Alternative] = []
     count = 0
     with Index(urls or None, cache_dir=options.cache_dir, offline=options.offline,
-               exclude_newer=options.exclude_newer, on_fetch=on_fetch) as index:
+               exclude_newer=options.exclude_newer, on_fetch=on_fetch, on_note=_index_note) as index:
         for system in dict.fromkeys(options.systems):
             target, _pyset = choose_target(snapshot, options.python, system)
 

@@ -413,8 +413,13 @@ def cached_metadata(index: IndexClient, file: DistFile, sha256: str, python: Int
         sys.stderr.write(f"nixgen: {note}; the build backend of {file.filename} runs with Python "
                          f"{python.minor} instead\n")
     try:
-        raw = metadata_from_build(index.artifact(file), fetch=fetcher(index, file.filename), python=python,
-                                  isolation=isolation, limits=box.Limits(timeout=timeout))
+        with tempfile.TemporaryDirectory(prefix="nixgen-sdist-") as tmp:
+            # The cache names files by hash; the backend (and its messages) see the file's own, plain name
+            # (the index's name was validated as plain, so it is safe as a path component here).
+            named = Path(tmp) / file.filename
+            named.symlink_to(index.artifact(file))
+            raw = metadata_from_build(named, fetch=fetcher(index, file.filename), python=python,
+                                      isolation=isolation, limits=box.Limits(timeout=timeout))
         where = f"{file.filename} (its build backend)"
         try:
             md = parse_metadata(raw, source="build", trusted=True, where=where)

@@ -355,7 +355,7 @@ def test_cli_refuses_without_namespaces_and_names_the_ways_out(
     add_simple(fixture, "plain")
     server = make_index_server(fixture.write())
     refused = nixgen(tmp_path, server.url, NIXGEN_BOX="none")
-    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert refused.returncode == 7 and "Traceback" not in refused.stderr
     assert "cannot box package code" in refused.stderr and "--allow-unboxed-builds" in refused.stderr
     allowed = nixgen(tmp_path, server.url, "--allow-unboxed-builds", NIXGEN_BOX="none")
     assert allowed.returncode == 0, allowed.stderr
