@@ -90,6 +90,9 @@ def resolve_options(func: F) -> F:
                           "rebuild); latest: newest versions, and say what they cost."),
         click.option("--no-build-metadata", "no_build_metadata", is_flag=True,
                      help="Never run a package's build backend to learn its dependencies (PEP 517 hook)."),
+        click.option("--allow-unboxed-builds", "allow_unboxed_builds", is_flag=True,
+                     help="Where no box is possible (no user namespaces), run build backends anyway, with only "
+                          "an environment allow-list."),
         click.option("--tests", is_flag=True, help="Run the tests of packages built from the index (default: off)."),
         click.option("--extra", "extras", multiple=True, metavar="NAME",
                      help="pyproject.toml: also install this optional-dependencies extra."),
@@ -172,7 +175,8 @@ def _options(kwargs: dict[str, Any]) -> Any:
                    image_cmd=tuple(shlex.split(kwargs["image_cmd"])) if kwargs.get("image_cmd") else (),
                    no_relax=kwargs.get("no_relax", False),
                    upgrade=kwargs.get("upgrade", False),
-                   upgrade_packages=frozenset(canonicalize_name(n) for n in kwargs.get("upgrade_packages", ())))
+                   upgrade_packages=frozenset(canonicalize_name(n) for n in kwargs.get("upgrade_packages", ())),
+                   allow_unboxed_builds=kwargs.get("allow_unboxed_builds", False))
 
 
 def _note(text: str) -> None:

@@ -50,6 +50,7 @@ class Options:
     no_relax: bool = False  # refuse nixpkgs' relaxations of upstream pins (resolve strictly)
     upgrade: bool = False  # re-locking: drop every preference for the previous lock's pins
     upgrade_packages: frozenset[str] = frozenset()  # … or only for these
+    allow_unboxed_builds: bool = False  # ... even where the platform cannot box them (nixgen.pypi.box)
 
 
 def nixpkgs_pin(snapshot: Snapshot) -> NixpkgsPin:
@@ -188,6 +189,7 @@ def _lock_for_python(reqset: RequirementSet, session: Session, options: Options,
                                ResolveOptions(prefer=prefer, providers=dict(options.providers), overrides=overrides,
                                               native_versions=native_versions,
                                               build_metadata=options.build_metadata, metadata_target=reference,
+                                              allow_unboxed_builds=options.allow_unboxed_builds,
                                               preferred=preferred, prefer_wheels=prefer_wheels,
                                               strict=options.no_relax))
 

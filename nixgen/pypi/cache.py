@@ -4,6 +4,7 @@
   validators (ETag, Last-Modified) and the moment they stop being fresh (``Cache-Control: max-age``).
 - ``metadata``: what was read from a distribution (core metadata, an sdist's build system, or why nothing
   could be read), keyed by the file's sha256 — such facts never change, so they never expire.
+  Metadata a build backend produced (PEP 517 hook) lives there too, under ``build:sha256:<sha256>:python<X.Y>``.
 - ``direct``: which sha256 a direct-reference URL (``name @ https://...``) downloaded to.
 - ``artifacts/<sha256>/<filename>``: downloaded wheels and sdists, each written to a temporary file and
   renamed into place after its hash was checked, so a reader never sees half a file.
@@ -134,6 +135,14 @@ class Cache:
 
     def put_metadata(self, key: str, body: str) -> None:
         self._write("INSERT OR REPLACE INTO metadata VALUES (?, ?)", (key, body))
+
+    # -- metadata a build backend produced: keyed by the sdist's sha256 and the interpreter's minor version --
+    def built_metadata(self, sha256: str, python: str) -> str | None:
+        """The record of an sdist's PEP 517 metadata hook run with Python ``python`` (``3.12``)."""
+        return self.metadata(f"build:sha256:{sha256}:python{python}")
+
+    def put_built_metadata(self, sha256: str, python: str, body: str) -> None:
+        self.put_metadata(f"build:sha256:{sha256}:python{python}", body)
 
     def direct(self, url: str) -> tuple[str, str] | None:
         row = self._read("SELECT sha256, filename FROM direct WHERE url=?", (url,))

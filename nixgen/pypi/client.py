@@ -149,6 +149,7 @@ class Index:
         self._pages: dict[tuple[str, str], _Task[Page]] = {}
         self._meta: dict[str, _Task[CoreMetadata]] = {}
         self._sdists: dict[str, _Task[dict[str, Any]]] = {}
+        self._built: dict[tuple[str, str], _Task[dict[str, Any]]] = {}  # (sdist sha256, Python X.Y)
         self._projects: dict[str, ProjectFiles] = {}
 
     # -- life cycle -----------------------------------------------------------------------------------
@@ -392,11 +393,16 @@ class Index:
         """The file itself, from the artifact cache or downloaded (checked against the index's sha256)."""
         return self._artifact(file, None)
 
-    def metadata_by_build(self, file: DistFile, timeout: float = 300.0) -> CoreMetadata:
-        """PEP 517: an sdist's metadata from its build backend (runs the package's code; see buildmeta)."""
-        from nixgen.pypi.buildmeta import metadata_from_build
+    def metadata_by_build(self, file: DistFile, timeout: float = 300.0, *, python: str | None = None,
+                          allow_unboxed: bool = False) -> CoreMetadata:
+        """PEP 517: an sdist's metadata from its build backend, run boxed with a Python ``python`` (``3.12``)
+        when the host has one; at most once per (sdist sha256, Python minor) for every system and run."""
+        from nixgen.pypi.buildmeta import build_key, cached_metadata
 
-        return metadata_from_build(self.artifact(file), index_urls=list(self.urls), timeout=timeout)
+        sha256, interp, note = build_key(self, file, python)
+        task = self._run(self._built, (sha256, interp.minor), cached_metadata, self, file, sha256, interp, note,
+                         allow_unboxed, timeout, background=False)
+        return _metadata_of(task.result(), file)
 
     def direct(self, name: str, url: str) -> tuple[DistFile, CoreMetadata]:
         """A PEP 508 direct reference ``name @ url`` to a wheel or sdist: downloaded (and cached), hashed,

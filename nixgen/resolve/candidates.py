@@ -40,7 +40,8 @@ class IndexLike(Protocol):
     def prefetch_metadata(self, files: Iterable[DistFile]) -> None: ...
     def sdist_build_system(self, file: DistFile) -> tuple[tuple[str, ...], str | None] | None: ...
     def direct(self, name: str, url: str) -> tuple[DistFile, CoreMetadata]: ...
-    def metadata_by_build(self, file: DistFile, timeout: float = 300.0) -> CoreMetadata: ...
+    def metadata_by_build(self, file: DistFile, timeout: float = 300.0, *, python: str | None = None,
+                          allow_unboxed: bool = False) -> CoreMetadata: ...
 
 
 @lru_cache(maxsize=4096)
@@ -87,6 +88,7 @@ class CandidateSource:
     overrides: Overrides = field(default_factory=Overrides)
     native_versions: Mapping[str, str] = field(default_factory=dict)  # always-nixpkgs attrs outside the set
     build_metadata: bool = True  # may run an sdist's PEP 517 metadata hook when its metadata is not static
+    allow_unboxed_builds: bool = False  # ... even where the platform cannot box it (see nixgen.pypi.box)
     local: Mapping[str, LocalProject] = field(default_factory=dict)  # projects built from their source tree
     metadata_target: Target | None = None  # whose wheels to read nixpkgs candidates' metadata from
     allow_pre: bool = False
@@ -359,7 +361,9 @@ class CandidateSource:
                                     "running its build backend to find out",
                                     hint=f"add its dependencies with --overrides ([{cand.name}] dependencies = "
                                          "[…]), or allow the build")
-            md = self.index.metadata_by_build(files[0])  # type: ignore[arg-type]
+            python = "{}.{}".format(*self.target.python_tuple)
+            md = self.index.metadata_by_build(files[0], python=python,  # type: ignore[arg-type]
+                                              allow_unboxed=self.allow_unboxed_builds)
             self.notes.append(f"{cand.name} {cand.version}: dependencies from its PEP 517 metadata hook")
             return md, "build"
         raise last

@@ -37,6 +37,7 @@ class ResolveOptions:
     overrides: Overrides = field(default_factory=Overrides)
     native_versions: Mapping[str, str] = field(default_factory=dict)
     build_metadata: bool = True
+    allow_unboxed_builds: bool = False  # run build backends even where they cannot be boxed
     metadata_target: Target | None = None
     preferred: Mapping[str, str] = field(default_factory=dict)  # re-locking: versions to try first (index pins)
     prefer_wheels: frozenset[str] = frozenset()  # min-build: wheels before the nixpkgs candidate for these
@@ -89,6 +90,7 @@ def resolve(reqset: RequirementSet, index: IndexLike, pyset: PythonSet | None, t
     source = CandidateSource(index=index, pyset=pyset, target=target, prefer=options.prefer,
                              overrides=options.overrides, native_versions=options.native_versions,
                              build_metadata=options.build_metadata,
+                             allow_unboxed_builds=options.allow_unboxed_builds,
                              local={p.name: p for p in reqset.local_projects},
                              metadata_target=options.metadata_target,
                              forced=dict(options.providers), allow_pre=options.pre or reqset.pre,
