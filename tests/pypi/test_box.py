@@ -55,7 +55,7 @@ def observe():
     seen["wrote"] = []
     for where in (os.environ.get("HOME", "/nonexistent"), "/tmp", CHECKS["real_home"], CHECKS["outside"]):
         try:
-            with open(os.path.join(where, "nixgen-marker"), "w") as handle:
+            with open(os.path.join(where, CHECKS["marker"]), "w") as handle:
                 handle.write("x")
             seen["wrote"].append(where)
         except OSError:
@@ -135,7 +135,7 @@ def hostile_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", AWS)
     monkeypatch.setenv("PIP_INDEX_URL", "http://user:password@127.0.0.1:1/simple/")
     return {"secret_file": str(home / ".aws" / "credentials"), "port": listener[0], "real_home": str(home),
-            "outside": str(outside)}
+            "outside": str(outside), "marker": f"nixgen-marker-{tmp_path.name}-{os.getpid()}"}
 
 
 def fixture_index(root: Path, checks: dict[str, Any] | None = None) -> FixtureIndex:
@@ -195,7 +195,8 @@ def test_a_hostile_backend_sees_no_secret_and_reaches_nothing(
     assert seen["net"] != "connected" and not listener[1]()
     # It could write only inside the box: its own HOME (in the scratch directory) and its own /tmp.
     assert seen["wrote"] == [seen["home"], "/tmp"]
-    assert not list(tmp_path.rglob("nixgen-marker")) and not Path("/tmp/nixgen-marker").exists()
+    marker = hostile_env["marker"]
+    assert not list(tmp_path.rglob(marker)) and not (Path("/tmp") / marker).exists()
     assert not Path(seen["home"]).exists()  # the scratch directory is gone
     assert seen["helpers"] == ["2.0", "1.5"] and seen["extra"] == "3.0"
     err = capfd.readouterr().err
