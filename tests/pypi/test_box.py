@@ -360,3 +360,34 @@ def test_cli_refuses_without_namespaces_and_names_the_ways_out(
     allowed = nixgen(tmp_path, server.url, "--allow-unboxed-builds", NIXGEN_BOX="none")
     assert allowed.returncode == 0, allowed.stderr
     assert "NOT boxed" in allowed.stderr
+
+
+UNDO = '''
+import ctypes, json, os
+libc = ctypes.CDLL(None, use_errno=True)
+undone = [t for t in ("/tmp", "/usr", "/") if libc.umount2(t.encode(), 2) == 0]
+if libc.unshare(0x10000000 | 0x00020000) == 0:  # a user and mount namespace of its own: mounts stay locked
+    undone += [t for t in ("/tmp", "/usr", "/") if libc.umount2(t.encode(), 2) == 0]
+print(json.dumps({"undone": undone, "root": sorted(os.listdir("/"))}))
+'''
+
+
+@pytest.mark.parametrize("mechanism", MECHANISMS)
+def test_the_code_inside_cannot_undo_the_box(mechanism: str, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    if mechanism == "bwrap" and shutil.which("bwrap") is None:
+        pytest.skip("bubblewrap is not installed (.ci/run installs it); the unshare case still runs")
+    monkeypatch.setenv("NIXGEN_BOX", mechanism)
+    interp, _ = choose_interpreter(None)
+    work = tmp_path / "work"
+    (work / "src").mkdir(parents=True)
+    (work / "src" / "undo.py").write_text(UNDO)
+    isolation = box.probe()[0]
+    assert isolation == mechanism
+    ran = box.run([interp.path, "-S", "-I", str(work / "src" / "undo.py")], python=interp.path, work=work,
+                  cwd=work / "src", read_only=[Path(interp.prefix)], isolation=isolation, limits=box.Limits())
+    assert ran.returncode == 0, ran.stderr
+    seen = json.loads(ran.stdout)
+    assert seen["undone"] == []
+    assert "home" not in seen["root"] and "work" not in seen["root"] and set(seen["root"]) <= {
+        "bin", "sbin", "lib", "lib32", "lib64", "libx32", "usr", "etc", "nix", "tmp", "dev", "proc", "root"}
