@@ -179,8 +179,7 @@ def _options(kwargs: dict[str, Any]) -> Any:
                    allow_unboxed_builds=kwargs.get("allow_unboxed_builds", False),
                    no_relax=kwargs.get("no_relax", False),
                    upgrade=kwargs.get("upgrade", False),
-                   upgrade_packages=frozenset(canonicalize_name(n) for n in kwargs.get("upgrade_packages", ())),
-                   allow_unboxed_builds=kwargs.get("allow_unboxed_builds", False))
+                   upgrade_packages=frozenset(canonicalize_name(n) for n in kwargs.get("upgrade_packages", ())))
 
 
 def _note(text: str) -> None:
