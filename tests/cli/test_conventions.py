@@ -28,7 +28,8 @@ def test_verbose_shows_index_requests_with_credentials_masked(index_server: Any,
     proc = nixgen("lock", ROOT / "examples/rodeo/requirements.txt", "--index-url", url, "--cache-dir",
                   tmp_path / "cache", "--exclude-newer", "2026-11-01", "--system", "x86_64-linux", "-v", "-q")
     assert proc.returncode == 0, proc.stderr
-    assert "nixgen: GET http://someone:****@127.0.0.1:" in proc.stderr and "/simple/cartopy/" in proc.stderr
+    # Credentials stay in the HTTP layer: requests are logged by URL alone.
+    assert "nixgen: GET http://127.0.0.1:" in proc.stderr and "/simple/cartopy/" in proc.stderr
     assert "hunter2" not in proc.stderr
     decided = nixgen("lock", ROOT / "examples/rodeo/requirements.txt", "--index-url", index_server.url,
                      "--cache-dir", tmp_path / "cache", "--exclude-newer", "2026-11-01", "--system", "x86_64-linux",

@@ -212,12 +212,12 @@ def test_a_valid_uv_lock_still_reads(tmp_path: Path) -> None:
     assert [str(r.requirement) for r in rs.constraints] == ["six==1.17.0"]
 
 
-def test_the_cli_exits_2_without_a_traceback(tmp_path: Path) -> None:
+def test_the_cli_exits_3_without_a_traceback(tmp_path: Path) -> None:
     from tests.cli.conftest import nixgen
 
     path = tmp_path / "pyproject.toml"
     path.write_text(P + '[build-system]\nrequires = "setuptools"\n', encoding="utf-8")
     proc = nixgen("lock", path)
-    assert proc.returncode == 2, proc.stderr
+    assert proc.returncode == 3, proc.stderr  # InputError's code
     assert "Traceback" not in proc.stderr
     assert "build-system.requires: expected an array, got a string ('setuptools')" in proc.stderr
