@@ -30,7 +30,7 @@ def test_verbose_shows_index_requests_with_credentials_masked(index_server: Any,
     assert proc.returncode == 0, proc.stderr
     # Credentials stay in the HTTP layer: requests are logged by URL alone.
     assert "nixgen: GET http://127.0.0.1:" in proc.stderr and "/simple/cartopy/" in proc.stderr
-    assert "hunter2" not in proc.stderr
+    assert "hunter2" not in proc.stderr and "hunter2" not in proc.stdout
     decided = nixgen("lock", ROOT / "examples/rodeo/requirements.txt", "--index-url", index_server.url,
                      "--cache-dir", tmp_path / "cache", "--exclude-newer", "2026-11-01", "--system", "x86_64-linux",
                      "-vv", "-q")
