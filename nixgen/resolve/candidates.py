@@ -2,7 +2,22 @@
 
 Both sources stand behind :class:`CandidateSource`, so the resolvelib provider never asks where a candidate
 came from. Filtering follows PEP 440 (pre-releases), PEP 345/503 (``Requires-Python``), PEP 592 (yanked
-files count only for an exact ``==`` pin) and PEP 425 (wheel tags of the target, never the host).
+files count only for an exact ``==``/``===`` pin) and PEP 425 (wheel tags of the target, never the host).
+
+The rules where the standards leave a choice follow current uv (0.13) and pip (26):
+
+- pre-releases come after every final release of a project (newest first within each), so one is chosen
+  only where no final release satisfies the requirements on it, whoever made them (uv >= 0.12: stable
+  releases are preferred; a requirement that names a pre-release, the user's or a dependency's, lets one
+  in only when nothing final fits); a project with only pre-releases therefore gets its newest, and
+  ``--pre`` orders all releases newest first;
+- a yanked release is a candidate only for the user's own exact pin (a requirement or a constraint with
+  ``==``/``===``), never because a dependency pins it;
+- a project a dependency names but the index does not have is a requirement without candidates, so the
+  resolver backtracks over the dependent; only a missing project the user asked for is an error at once.
+
+Each project's candidate list is worked out once per target and option set (``_index_list``): resolvelib
+asks for the same project many times while it backtracks.
 """
 
 from __future__ import annotations
@@ -67,7 +82,17 @@ def _same_set(text: str) -> str:
     return target + (f"; {marker.strip()}" if marker else "")
 
 
-@dataclass
+@dataclass(frozen=True)
+class FoundMetadata:
+    """A candidate's core metadata (None: none to be had), how it was read (``pep658``, ``range``,
+    ``pkg-info``, ``build``, …) and the file it was read from (None for the local project or nothing)."""
+
+    metadata: CoreMetadata | None
+    source: str
+    filename: str | None
+
+
+@dataclass(frozen=True)
 class Exclusion:
     """Why a release of a project was not offered as a candidate (for error messages)."""
 
@@ -90,9 +115,13 @@ class CandidateSource:
     local: Mapping[str, LocalProject] = field(default_factory=dict)  # projects built from their source tree
     metadata_target: Target | None = None  # whose wheels to read nixpkgs candidates' metadata from
     allow_pre: bool = False
+    constraints: Mapping[str, Sequence[Req]] = field(default_factory=dict)  # the user's -c lines, by project
     notes: list[str] = field(default_factory=list)
     excluded: dict[str, list[Exclusion]] = field(default_factory=lambda: defaultdict(list))
+    missing: set[str] = field(default_factory=set)  # projects asked for by a dependency the index lacks
     _pages: dict[str, ProjectFiles | None] = field(default_factory=dict)
+    _lists: dict[tuple[str, frozenset[str], bool, frozenset[str], str | None],
+                 tuple[tuple[Candidate, ...], tuple[Exclusion, ...]]] = field(default_factory=dict)
     _direct: dict[str, tuple[DistFile, CoreMetadata]] = field(default_factory=dict)
 
     # -- index access -------------------------------------------------------------------------------
@@ -140,7 +169,11 @@ class CandidateSource:
             yield nix
         if forced == "nixpkgs":
             return
-        page = self.page(name, required=nix is None)
+        # A missing project is an error at once only when the user asked for it; a dependency's missing
+        # project just leaves the dependent without a way to be installed (backtracking, as uv and pip do).
+        page = self.page(name, required=nix is None and any(r.parent is None for r in reqs))
+        if page is None and nix is None:
+            self.missing.add(name)
         index_cands = self._index_candidates(name, extras, page, reqs, forced, hashes) if page else iter(())
         if nix is None and self.prefer != "latest":
             # Built from the index all the same (a forced provider, a --hash pin): nixpkgs' version first,
@@ -201,28 +234,48 @@ class CandidateSource:
             return True
         return _python_fits(f.requires_python, self.target.python_version)
 
-    def _index_candidates(self, name: str, extras: frozenset[str], page: ProjectFiles, reqs: Sequence[Req],
-                          forced: Provider | None, hashes: set[str]) -> Iterator[Candidate]:
-        allow_pre = self.allow_pre or any(r.specifier.prereleases for r in reqs)
+    def user_pins(self, name: str, reqs: Sequence[Req]) -> set[Version]:
+        """Versions the user pinned exactly (``==``/``===``, no wildcard): the only ones PEP 592 lets a
+        yanked file be selected for."""
         exact: set[Version] = set()
-        for r in reqs:
+        for r in (*reqs, *self.constraints.get(name, ())):
+            if r.parent is not None:
+                continue
             for spec in r.specifier:
                 if spec.operator in ("==", "===") and "*" not in spec.version:
                     with contextlib.suppress(InvalidVersion):
                         exact.add(Version(spec.version))
+        return exact
+
+    def _index_candidates(self, name: str, extras: frozenset[str], page: ProjectFiles, reqs: Sequence[Req],
+                          forced: Provider | None, hashes: set[str]) -> Iterator[Candidate]:
+        allow_pre = self.allow_pre
+        key = (name, extras, allow_pre, frozenset(hashes), forced)
+        if key not in self._lists:
+            self._lists[key] = self._index_list(name, extras, page, allow_pre, self.user_pins(name, reqs),
+                                                forced, hashes)
+        cands, excluded = self._lists[key]
+        self.excluded[name] = list(excluded)
+        return iter(cands)
+
+    def _index_list(self, name: str, extras: frozenset[str], page: ProjectFiles, allow_pre: bool,
+                    pinned: set[Version], forced: Provider | None,
+                    hashes: set[str]) -> tuple[tuple[Candidate, ...], tuple[Exclusion, ...]]:
+        """The index's releases of ``name`` usable on the target, best first (newest final releases, then
+        newest pre-releases; newest first overall with ``--pre``), and why the others are not usable."""
         by_version: dict[Version, list[DistFile]] = defaultdict(list)
         for f in page.files:
             by_version[f.version].append(f)
         ranks = self.target.tag_priority
-        excluded = self.excluded[name]
-        excluded.clear()
-        for version in sorted(by_version, reverse=True):
+        excluded: list[Exclusion] = []
+        out: list[Candidate] = []
+        order = sorted(by_version, key=lambda v: (allow_pre or not v.is_prerelease, v), reverse=True)
+        for version in order:
             files = by_version[version]
-            if version.is_prerelease and not allow_pre:
-                continue
-            usable = [f for f in files if not f.yanked or version in exact]
+            usable = [f for f in files if not f.yanked or version in pinned]
             if not usable:
-                excluded.append(Exclusion(str(version), "yanked"))
+                excluded.append(Exclusion(str(version), "is yanked (PEP 592: only your own == pin selects a "
+                                                         "yanked release)"))
                 continue
             if hashes:
                 usable = [f for f in usable if f.sha256 and f"sha256:{f.sha256}" in hashes]
@@ -248,17 +301,18 @@ class CandidateSource:
             elif forced != "wheel" and sdists:
                 chosen, provider = sdists[0], "sdist"
             else:
-                want = {"wheel": "a wheel", "sdist": "an sdist"}.get(forced or "", "a wheel or an sdist")
-                excluded.append(Exclusion(str(version), f"has no {want} for {self.target.describe()}"))
+                want = {"wheel": "no wheel", "sdist": "no sdist"}.get(forced or "", "neither a wheel nor an sdist")
+                excluded.append(Exclusion(str(version), f"has {want} for {self.target.describe()}"))
                 continue
             if not chosen.sha256:
                 excluded.append(Exclusion(str(version), f"{chosen.filename} has no sha256 on the index"))
                 continue
-            yield Candidate(
+            out.append(Candidate(
                 name=name, version=version, provider=provider, extras=extras,
                 artifact=Artifact(chosen.filename, chosen.url, chosen.sha256, chosen.size),
                 metadata_files=(chosen,),
-            )
+            ))
+        return tuple(out), tuple(excluded)
 
     def _direct_candidate(self, name: str, extras: frozenset[str], url: str) -> Candidate:
         dist, meta = self.direct(name, url)
@@ -277,45 +331,45 @@ class CandidateSource:
                          metadata_files=(dist,), direct_url=url)
 
     # -- metadata -------------------------------------------------------------------------------------
-    def metadata(self, cand: Candidate) -> tuple[CoreMetadata | None, str]:
-        """The candidate's core metadata and where it came from; None (with a note) if it cannot be had."""
+    def metadata(self, cand: Candidate) -> FoundMetadata:
+        """The candidate's core metadata, how it was read and from which file; no metadata (with a note) if
+        it cannot be had. An sdist whose own metadata is not static is read from any wheel of the same
+        version (any platform or Python tag: Requires-Dist is per release) before its build backend runs."""
         if cand.direct_url:
-            return self.direct(cand.name, cand.direct_url)[1], "direct"
+            dist, meta = self.direct(cand.name, cand.direct_url)
+            return FoundMetadata(meta, "direct", dist.filename)
         if cand.provider == "local":
-            from nixgen.pypi.model import CoreMetadata
-
-            project = self.local[cand.name]
-            reqs = [Requirement(t) for t in project.dependencies]
-            for extra, texts in project.optional:
-                reqs += [Requirement(f"{t} ; extra == '{extra}'") if ";" not in t
-                         else Requirement(f"{t.split(';', 1)[0]} ; ({t.split(';', 1)[1]}) and extra == '{extra}'")
-                         for t in texts]
-            return CoreMetadata(name=project.name, version=project.version, requires_dist=tuple(reqs),
-                                requires_python=project.requires_python,
-                                provides_extra=tuple(e for e, _ in project.optional), source="pyproject",
-                                trusted=True), "pyproject"
-        files: Sequence[object] = cand.metadata_files
+            return FoundMetadata(self._local_metadata(cand), "pyproject", None)
+        files: Sequence[DistFile] = cand.metadata_files  # type: ignore[assignment]
         if cand.from_nixpkgs:
             files = self.nix_metadata_files(cand)
             if not files:
                 self.notes.append(f"{cand.name} {cand.version} (nixpkgs) is not on the index; its "
                                   "dependencies are taken as nixpkgs declares them")
-                return None, "none"
+                return FoundMetadata(None, "none", None)
         last: MetadataError | None = None
+        guess: FoundMetadata | None = None
         for f in files:
             try:
-                md = self.index.metadata(f)  # type: ignore[arg-type]
+                md = self.index.metadata(f)
             except MetadataError as err:
                 last = err
                 continue
-            if not md.trusted:
-                self.notes.append(f"{cand.name} {cand.version}: dependencies read from {md.source}, which "
-                                  "is a best guess for old sdists")
-            return md, md.source
+            if md.trusted:
+                return FoundMetadata(md, md.source, f.filename)
+            guess = guess or FoundMetadata(md, md.source, f.filename)
+        if cand.provider == "sdist":
+            wheel = self._sibling_wheel_metadata(cand)
+            if wheel is not None:
+                return wheel
+        if guess is not None:
+            self.notes.append(f"{cand.name} {cand.version}: dependencies read from {guess.source}, which "
+                              "is a best guess for old sdists")
+            return guess
         if cand.from_nixpkgs:
             self.notes.append(f"{cand.name} {cand.version} (nixpkgs): no usable metadata on the index "
                               f"({last.message if last else 'no files'}); dependencies taken as nixpkgs has them")
-            return None, "none"
+            return FoundMetadata(None, "none", None)
         assert last is not None
         if cand.provider == "sdist" and files:
             if not self.build_metadata:
@@ -323,10 +377,42 @@ class CandidateSource:
                                     "running its build backend to find out",
                                     hint=f"add its dependencies with --overrides ([{cand.name}] dependencies = "
                                          "[…]), or allow the build")
-            md = self.index.metadata_by_build(files[0])  # type: ignore[arg-type]
+            md = self.index.metadata_by_build(files[0])
             self.notes.append(f"{cand.name} {cand.version}: dependencies from its PEP 517 metadata hook")
-            return md, "build"
+            return FoundMetadata(md, "build", files[0].filename)
         raise last
+
+    def _sibling_wheel_metadata(self, cand: Candidate) -> FoundMetadata | None:
+        """METADATA of a wheel of the sdist candidate's version, for whatever platform (best tag first)."""
+        page = self.page(cand.name, required=False)
+        if page is None:
+            return None
+        ranks = self.target.tag_priority
+        far = len(ranks) + 1
+        wheels = sorted((f for f in page.files if f.version == cand.version and f.kind == "wheel"),
+                        key=lambda f: (min((ranks.get(t, far) for t in f.tags), default=far), f.filename))
+        for f in wheels:
+            try:
+                md = self.index.metadata(f)
+            except MetadataError:
+                continue
+            if canonicalize_name(md.name) == cand.name and Version(md.version) == cand.version:
+                return FoundMetadata(md, md.source, f.filename)
+        return None
+
+    def _local_metadata(self, cand: Candidate) -> CoreMetadata:
+        from nixgen.pypi.model import CoreMetadata
+
+        project = self.local[cand.name]
+        reqs = [Requirement(t) for t in project.dependencies]
+        for extra, texts in project.optional:
+            reqs += [Requirement(f"{t} ; extra == '{extra}'") if ";" not in t
+                     else Requirement(f"{t.split(';', 1)[0]} ; ({t.split(';', 1)[1]}) and extra == '{extra}'")
+                     for t in texts]
+        return CoreMetadata(name=project.name, version=project.version, requires_dist=tuple(reqs),
+                            requires_python=project.requires_python,
+                            provides_extra=tuple(e for e, _ in project.optional), source="pyproject",
+                            trusted=True)
 
     def build_requires(self, cand: Candidate) -> tuple[str, ...]:
         """The PEP 518 build requirements of an sdist candidate (PEP 517's setuptools default if none)."""

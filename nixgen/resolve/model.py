@@ -120,6 +120,7 @@ class Pin:
     nixpkgs_version: str | None = None  # the version nixpkgs has, when it has the project at all
     replaces: bool = False  # built here in place of the attribute nixpkgs has (so its dependents change)
     source_path: str | None = None  # the project's directory, for the local project
+    metadata_file: str | None = None  # the file metadata_source read (a wheel of the version for an sdist)
 
 
 @dataclass(frozen=True)
