@@ -38,7 +38,7 @@ from packaging.version import InvalidVersion, Version
 from nixgen.errors import MetadataError, ProjectNotFound, UsageError
 from nixgen.inputs.model import LocalProject
 from nixgen.overrides import Overrides
-from nixgen.resolve.model import Artifact, Candidate, Provider, Req
+from nixgen.resolve.model import Artifact, BuildSystem, Candidate, FoundMetadata, Provider, Req
 from nixgen.resolve.target import Target
 
 if TYPE_CHECKING:
@@ -53,7 +53,7 @@ class IndexLike(Protocol):
     def metadata(self, file: DistFile) -> CoreMetadata: ...
     def prefetch(self, names: Iterable[str]) -> None: ...
     def prefetch_metadata(self, files: Iterable[DistFile]) -> None: ...
-    def sdist_build_system(self, file: DistFile) -> tuple[tuple[str, ...], str | None] | None: ...
+    def sdist_build_system(self, file: DistFile) -> BuildSystem | None: ...
     def direct(self, name: str, url: str) -> tuple[DistFile, CoreMetadata]: ...
     def metadata_by_build(self, file: DistFile, timeout: float = 300.0) -> CoreMetadata: ...
 
@@ -80,16 +80,6 @@ def _same_set(text: str) -> str:
         return text
     marker = text.split(";", 1)[1] if ";" in text else None
     return target + (f"; {marker.strip()}" if marker else "")
-
-
-@dataclass(frozen=True)
-class FoundMetadata:
-    """A candidate's core metadata (None: none to be had), how it was read (``pep658``, ``range``,
-    ``pkg-info``, ``build``, …) and the file it was read from (None for the local project or nothing)."""
-
-    metadata: CoreMetadata | None
-    source: str
-    filename: str | None
 
 
 @dataclass(frozen=True)
@@ -147,8 +137,8 @@ class CandidateSource:
         ``prefer="nixpkgs"`` the index's releases are only looked at if the nixpkgs candidate is rejected."""
         if name in self.local:
             project = self.local[name]
-            yield Candidate(name=name, version=Version(project.version), provider="local", extras=extras,
-                            source_path=project.directory)
+            yield LocalCandidate(name=name, version=Version(project.version), provider="local",
+                                 extras=extras, source_path=project.directory)
             return
         urls = {r.url for r in reqs if r.url}
         if urls:
@@ -196,8 +186,8 @@ class CandidateSource:
         pkg = self.pyset.by_pypi_name(name)
         if pkg is None:
             if name in self.native_versions:  # e.g. gdal: the Python module is the native package's build
-                return Candidate(name=name, version=Version(self.native_versions[name]), provider="nixpkgs",
-                                 extras=extras, attr=name)
+                return NixpkgsCandidate(name=name, version=Version(self.native_versions[name]),
+                                        provider="nixpkgs", extras=extras, attr=name)
             return None
         try:
             version = Version(pkg.version)
@@ -205,7 +195,7 @@ class CandidateSource:
             self.notes.append(f"nixpkgs' {pkg.attr} has version {pkg.version!r}, which is not a PEP 440 "
                               "version; it is not offered as a candidate")
             return None
-        return Candidate(name=name, version=version, provider="nixpkgs", extras=extras, attr=pkg.attr)
+        return NixpkgsCandidate(name=name, version=version, provider="nixpkgs", extras=extras, attr=pkg.attr)
 
     def nix_metadata_files(self, cand: Candidate, target: Target | None = None) -> list[DistFile]:
         """Index files of a nixpkgs candidate's version, best first for ``target``.
@@ -307,7 +297,7 @@ class CandidateSource:
             if not chosen.sha256:
                 excluded.append(Exclusion(str(version), f"{chosen.filename} has no sha256 on the index"))
                 continue
-            out.append(Candidate(
+            out.append(IndexCandidate(
                 name=name, version=version, provider=provider, extras=extras,
                 artifact=Artifact(chosen.filename, chosen.url, chosen.sha256, chosen.size),
                 metadata_files=(chosen,),
@@ -326,27 +316,18 @@ class CandidateSource:
                                     hint="point the requirement at a wheel for this target, or at an sdist")
             provider = "wheel"
         assert dist.sha256 is not None
-        return Candidate(name=name, version=Version(meta.version), provider=provider, extras=extras,
-                         artifact=Artifact(dist.filename, dist.url, dist.sha256, dist.size),
-                         metadata_files=(dist,), direct_url=url)
+        return DirectCandidate(name=name, version=Version(meta.version), provider=provider, extras=extras,
+                               artifact=Artifact(dist.filename, dist.url, dist.sha256, dist.size),
+                               metadata_files=(dist,), direct_url=url)
 
     # -- metadata -------------------------------------------------------------------------------------
     def metadata(self, cand: Candidate) -> FoundMetadata:
-        """The candidate's core metadata, how it was read and from which file; no metadata (with a note) if
-        it cannot be had. An sdist whose own metadata is not static is read from any wheel of the same
-        version (any platform or Python tag: Requires-Dist is per release) before its build backend runs."""
-        if cand.direct_url:
-            dist, meta = self.direct(cand.name, cand.direct_url)
-            return FoundMetadata(meta, "direct", dist.filename)
-        if cand.provider == "local":
-            return FoundMetadata(self._local_metadata(cand), "pyproject", None)
-        files: Sequence[DistFile] = cand.metadata_files  # type: ignore[assignment]
-        if cand.from_nixpkgs:
-            files = self.nix_metadata_files(cand)
-            if not files:
-                self.notes.append(f"{cand.name} {cand.version} (nixpkgs) is not on the index; its "
-                                  "dependencies are taken as nixpkgs declares them")
-                return FoundMetadata(None, "none", None)
+        """The candidate's core metadata, how it was read and from which file (each kind answers itself)."""
+        return cand.metadata(self)
+
+    def read_metadata(self, files: Sequence[DistFile]) -> tuple[FoundMetadata | None, FoundMetadata | None,
+                                                                 MetadataError | None]:
+        """The first trusted metadata among ``files``, else the first best guess, and the last error."""
         last: MetadataError | None = None
         guess: FoundMetadata | None = None
         for f in files:
@@ -356,33 +337,16 @@ class CandidateSource:
                 last = err
                 continue
             if md.trusted:
-                return FoundMetadata(md, md.source, f.filename)
+                return FoundMetadata(md, md.source, f.filename), None, None
             guess = guess or FoundMetadata(md, md.source, f.filename)
-        if cand.provider == "sdist":
-            wheel = self._sibling_wheel_metadata(cand)
-            if wheel is not None:
-                return wheel
-        if guess is not None:
-            self.notes.append(f"{cand.name} {cand.version}: dependencies read from {guess.source}, which "
-                              "is a best guess for old sdists")
-            return guess
-        if cand.from_nixpkgs:
-            self.notes.append(f"{cand.name} {cand.version} (nixpkgs): no usable metadata on the index "
-                              f"({last.message if last else 'no files'}); dependencies taken as nixpkgs has them")
-            return FoundMetadata(None, "none", None)
-        assert last is not None
-        if cand.provider == "sdist" and files:
-            if not self.build_metadata:
-                raise MetadataError(f"{cand.name} {cand.version}: {last.message}; --no-build-metadata forbids "
-                                    "running its build backend to find out",
-                                    hint=f"add its dependencies with --overrides ([{cand.name}] dependencies = "
-                                         "[…]), or allow the build")
-            md = self.index.metadata_by_build(files[0])
-            self.notes.append(f"{cand.name} {cand.version}: dependencies from its PEP 517 metadata hook")
-            return FoundMetadata(md, "build", files[0].filename)
-        raise last
+        return None, guess, last
 
-    def _sibling_wheel_metadata(self, cand: Candidate) -> FoundMetadata | None:
+    def guessed(self, cand: Candidate, guess: FoundMetadata) -> FoundMetadata:
+        self.notes.append(f"{cand.name} {cand.version}: dependencies read from {guess.source}, which "
+                          "is a best guess for old sdists")
+        return guess
+
+    def sibling_wheel_metadata(self, cand: Candidate) -> FoundMetadata | None:
         """METADATA of a wheel of the sdist candidate's version, for whatever platform (best tag first)."""
         page = self.page(cand.name, required=False)
         if page is None:
@@ -396,34 +360,116 @@ class CandidateSource:
                 md = self.index.metadata(f)
             except MetadataError:
                 continue
-            if canonicalize_name(md.name) == cand.name and Version(md.version) == cand.version:
-                return FoundMetadata(md, md.source, f.filename)
+            with contextlib.suppress(InvalidVersion):
+                if canonicalize_name(md.name) == cand.name and Version(md.version) == cand.version:
+                    return FoundMetadata(md, md.source, f.filename)
         return None
 
-    def _local_metadata(self, cand: Candidate) -> CoreMetadata:
+    def build_requires(self, cand: Candidate) -> tuple[str, ...]:
+        """The PEP 518 build requirements of an sdist candidate (PEP 517's setuptools default if none)."""
+        system = cand.build_system(self)
+        # PEP 518: no [build-system] table means setuptools; an explicit empty `requires` means nothing.
+        declared = system[0] if system is not None else ("setuptools>=40.8.0",)
+        extra = self.overrides.applied(cand.name, cand.version).build_system
+        return tuple(dict.fromkeys(_same_set(r) for r in (*declared, *extra)))
+
+
+# -- candidates by kind -----------------------------------------------------------------------------------
+# Each kind answers for its own metadata and build system; equality and hashing stay those of Candidate
+# (name, version, provider, extras), which resolvelib relies on. A VcsCandidate (a checkout at a commit)
+# would be one more subclass: metadata from the checkout's pyproject or its build backend, build system
+# from its pyproject.toml.
+
+
+class NixpkgsCandidate(Candidate):
+    """nixpkgs' attribute at its one version: used as nixpkgs builds it, never built here. Its dependencies
+    are read from the index's files of the same version (PEP 658 / wheel METADATA / sdist PKG-INFO)."""
+
+    def metadata(self, source: CandidateSource) -> FoundMetadata:
+        files = source.nix_metadata_files(self)
+        if not files:
+            source.notes.append(f"{self.name} {self.version} (nixpkgs) is not on the index; its "
+                                "dependencies are taken as nixpkgs declares them")
+            return FoundMetadata(None, "none", None)
+        found, guess, last = source.read_metadata(files)
+        if found is not None:
+            return found
+        if guess is not None:
+            return source.guessed(self, guess)
+        source.notes.append(f"{self.name} {self.version} (nixpkgs): no usable metadata on the index "
+                            f"({last.message if last else 'no files'}); dependencies taken as nixpkgs has them")
+        return FoundMetadata(None, "none", None)
+
+
+class IndexCandidate(Candidate):
+    """A release on the index, installed from a wheel for the target or built from its sdist.
+
+    An sdist's metadata comes from the sdist when it is static (PEP 643), else from a wheel of the same
+    version for any platform (Requires-Dist is per release), else from its PEP 517 metadata hook."""
+
+    @property
+    def file(self) -> DistFile:
+        return self.metadata_files[0]  # type: ignore[return-value]
+
+    def built_here(self) -> bool:
+        return self.provider == "sdist"
+
+    def metadata(self, source: CandidateSource) -> FoundMetadata:
+        found, guess, last = source.read_metadata([self.file])
+        if found is not None:
+            return found
+        if self.built_here():
+            wheel = source.sibling_wheel_metadata(self)
+            if wheel is not None:
+                return wheel
+        if guess is not None:
+            return source.guessed(self, guess)
+        assert last is not None
+        if not self.built_here():
+            raise last
+        if not source.build_metadata:
+            raise MetadataError(f"{self.name} {self.version}: {last.message}; --no-build-metadata forbids "
+                                "running its build backend to find out",
+                                hint=f"add its dependencies with --overrides ([{self.name}] dependencies = "
+                                     "[…]), or allow the build")
+        md = source.index.metadata_by_build(self.file)
+        source.notes.append(f"{self.name} {self.version}: dependencies from its PEP 517 metadata hook")
+        return FoundMetadata(md, "build", self.file.filename)
+
+    def build_system(self, source: CandidateSource) -> BuildSystem | None:
+        return source.index.sdist_build_system(self.file)
+
+
+class DirectCandidate(IndexCandidate):
+    """A PEP 508 direct reference (``name @ url``) to a wheel or sdist, read when it was downloaded."""
+
+    def metadata(self, source: CandidateSource) -> FoundMetadata:
+        assert self.direct_url is not None
+        dist, meta = source.direct(self.name, self.direct_url)
+        return FoundMetadata(meta, "direct", dist.filename)
+
+
+class LocalCandidate(Candidate):
+    """The project of a pyproject.toml, built from its own source tree ([project] and [build-system])."""
+
+    def built_here(self) -> bool:
+        return True
+
+    def metadata(self, source: CandidateSource) -> FoundMetadata:
         from nixgen.pypi.model import CoreMetadata
 
-        project = self.local[cand.name]
+        project = source.local[self.name]
         reqs = [Requirement(t) for t in project.dependencies]
         for extra, texts in project.optional:
             reqs += [Requirement(f"{t} ; extra == '{extra}'") if ";" not in t
                      else Requirement(f"{t.split(';', 1)[0]} ; ({t.split(';', 1)[1]}) and extra == '{extra}'")
                      for t in texts]
-        return CoreMetadata(name=project.name, version=project.version, requires_dist=tuple(reqs),
-                            requires_python=project.requires_python,
-                            provides_extra=tuple(e for e, _ in project.optional), source="pyproject",
-                            trusted=True)
+        md = CoreMetadata(name=project.name, version=project.version, requires_dist=tuple(reqs),
+                          requires_python=project.requires_python,
+                          provides_extra=tuple(e for e, _ in project.optional), source="pyproject",
+                          trusted=True)
+        return FoundMetadata(md, "pyproject", None)
 
-    def build_requires(self, cand: Candidate) -> tuple[str, ...]:
-        """The PEP 518 build requirements of an sdist candidate (PEP 517's setuptools default if none)."""
-        system: tuple[tuple[str, ...], str | None] | None
-        if cand.provider == "local":
-            project = self.local[cand.name]
-            system = (project.build_requires, None) if project.build_requires is not None else None
-        else:
-            assert cand.metadata_files
-            system = self.index.sdist_build_system(cand.metadata_files[0])  # type: ignore[arg-type]
-        # PEP 518: no [build-system] table means setuptools; an explicit empty `requires` means nothing.
-        declared = system[0] if system is not None else ("setuptools>=40.8.0",)
-        extra = self.overrides.applied(cand.name, cand.version).build_system
-        return tuple(dict.fromkeys(_same_set(r) for r in (*declared, *extra)))
+    def build_system(self, source: CandidateSource) -> BuildSystem | None:
+        project = source.local[self.name]
+        return (project.build_requires, None) if project.build_requires is not None else None

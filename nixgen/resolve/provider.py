@@ -113,7 +113,7 @@ class NixgenProvider(AbstractProvider[Req, Candidate, str]):
         self.metadata_file[cand] = found.filename
         if found.metadata is not None:
             deps += self._from_metadata(cand, found.metadata, env)
-        if cand.provider in ("sdist", "local") and not cand.extras:
+        if cand.built_here() and not cand.extras:
             for text in self.source.build_requires(cand):
                 req = Requirement(text)
                 if marker_applies(req, env, ()):
