@@ -74,6 +74,12 @@ def packse_index() -> Iterator[IndexServer]:
         yield server
 
 
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One index cache for the module: scenarios name disjoint projects, so they cannot see each other."""
+    return tmp_path_factory.mktemp("packse-cache")
+
+
 def _targets(scenario: dict[str, Any]) -> list[Target]:
     minor = scenario["python"].split(".")[1]
     version = f"3.{minor}.0"
@@ -126,16 +132,16 @@ PASSED: list[str] = []
 
 
 @pytest.mark.parametrize("name", _params())
-def test_scenario(name: str, packse_index: IndexServer, tmp_path: Path) -> None:
+def test_scenario(name: str, packse_index: IndexServer, cache: Path) -> None:
     scenario = SCENARIOS[name]
     for target in _targets(scenario):
         satisfiable, packages = expectation(name, target)
         if not satisfiable:
             with pytest.raises((ResolutionError, ProjectNotFound)):
-                run_scenario(packse_index, tmp_path / "cache", scenario, target)
+                run_scenario(packse_index, cache, scenario, target)
             continue
         try:
-            res = run_scenario(packse_index, tmp_path / "cache", scenario, target)
+            res = run_scenario(packse_index, cache, scenario, target)
         except NixgenError as err:
             pytest.fail(f"{name} on {target.describe()}: {err.message}")
         got = {p.name: p.version for p in res.pins if p.runtime}

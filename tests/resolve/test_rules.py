@@ -4,13 +4,16 @@ yanked files, and how the reasons read when nothing fits."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from nixgen.errors import ProjectNotFound, ResolutionError
+from nixgen.inputs.requirements_txt import parse_requirements
 from nixgen.pypi import Index
+from nixgen.resolve import ResolveOptions, resolve
 from tests.indexserver import FixtureIndex
-from tests.resolve.test_resolve import index, providers, run
+from tests.resolve.test_resolve import LINUX, index, providers, run
 
 __all__ = ["index"]  # the fixture, shared with test_resolve
 
@@ -103,3 +106,12 @@ def test_the_pinned_versions_own_reason_is_never_cut_off(index: Callable[..., In
 def test_a_forced_provider_without_files_reads_as_english(index: Callable[..., Index]) -> None:
     with pytest.raises(ResolutionError, match=r"1.0 has no sdist for python313"):
         run(index(yanked), "y==1.0\n", None, providers={"y": "sdist"})
+
+
+def test_the_users_exact_constraint_also_selects_a_yanked_release(index: Callable[..., Index],
+                                                                  tmp_path: Path) -> None:
+    (tmp_path / "cons.txt").write_text("y==2.0\n")
+    reqs = parse_requirements("pins-y\n-c cons.txt\n", path=str(tmp_path / "req.txt"))
+    with index(yanked) as idx:
+        res = resolve(reqs, idx, None, LINUX, ResolveOptions())
+    assert {p.name: p.version for p in res.pins} == {"pins-y": "1.0", "y": "2.0"}
