@@ -107,7 +107,12 @@ class IndexAccessError(NixgenError):
 
 
 class ProjectNotFound(NixgenError):
-    """The index has no project of that name."""
+    """The index has no project of that name, and the user asked for it (exit 4).
+
+    A project that only a dependency names is not this error: it is a requirement without candidates, the
+    resolver backtracks over the dependent, and if nothing else works the run ends with a
+    :class:`ResolutionError` (exit 5) whose message says the project is missing from the index.
+    """
 
     exit_code = ExitCode.NOT_FOUND
 

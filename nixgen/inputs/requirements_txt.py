@@ -111,10 +111,10 @@ _PIP_OPTIONS = (
                "delete the line"),
     _PipOption(("--no-require-hashes",), False, "delete the line; --hash values are always checked"),
     _PipOption(("--all-releases",), True,
-               "use --pre to allow pre-releases everywhere, or name a pre-release in a specifier "
-               "(e.g. `foo>=2.0b1`)"),
+               "use --pre to take the newest release, pre-release or not, everywhere; without it nixgen "
+               "takes a pre-release only where no final release fits (as uv does)"),
     _PipOption(("--only-final",), True,
-               "nixgen takes final releases unless --pre is given or a specifier names a pre-release; "
+               "nixgen prefers final releases and takes a pre-release only where no final release fits; "
                "delete the line"),
     _PipOption(("--trusted-host",), True,
                "nixgen does not switch off TLS checks; give the index an https URL you can verify"),

@@ -2,7 +2,22 @@
 
 Both sources stand behind :class:`CandidateSource`, so the resolvelib provider never asks where a candidate
 came from. Filtering follows PEP 440 (pre-releases), PEP 345/503 (``Requires-Python``), PEP 592 (yanked
-files count only for an exact ``==`` pin) and PEP 425 (wheel tags of the target, never the host).
+files count only for an exact ``==``/``===`` pin) and PEP 425 (wheel tags of the target, never the host).
+
+The rules where the standards leave a choice follow current uv (0.13) and pip (26):
+
+- pre-releases come after every final release of a project (newest first within each), so one is chosen
+  only where no final release satisfies the requirements on it, whoever made them (uv >= 0.12: stable
+  releases are preferred; a requirement that names a pre-release, the user's or a dependency's, lets one
+  in only when nothing final fits); a project with only pre-releases therefore gets its newest, and
+  ``--pre`` orders all releases newest first;
+- a yanked release is a candidate only for the user's own exact pin (a requirement or a constraint with
+  ``==``/``===``), never because a dependency pins it;
+- a project a dependency names but the index does not have is a requirement without candidates, so the
+  resolver backtracks over the dependent; only a missing project the user asked for is an error at once.
+
+Each project's candidate list is worked out once per target and option set (``_index_list``): resolvelib
+asks for the same project many times while it backtracks.
 """
 
 from __future__ import annotations
@@ -23,7 +38,7 @@ from packaging.version import InvalidVersion, Version
 from nixgen.errors import MetadataError, ProjectNotFound, UsageError
 from nixgen.inputs.model import LocalProject
 from nixgen.overrides import Overrides
-from nixgen.resolve.model import Artifact, Candidate, Provider, Req
+from nixgen.resolve.model import Artifact, BuildSystem, Candidate, FoundMetadata, Provider, Req
 from nixgen.resolve.target import Target
 
 if TYPE_CHECKING:
@@ -38,7 +53,7 @@ class IndexLike(Protocol):
     def metadata(self, file: DistFile) -> CoreMetadata: ...
     def prefetch(self, names: Iterable[str]) -> None: ...
     def prefetch_metadata(self, files: Iterable[DistFile]) -> None: ...
-    def sdist_build_system(self, file: DistFile) -> tuple[tuple[str, ...], str | None] | None: ...
+    def sdist_build_system(self, file: DistFile) -> BuildSystem | None: ...
     def direct(self, name: str, url: str) -> tuple[DistFile, CoreMetadata]: ...
     def metadata_by_build(self, file: DistFile, timeout: float = 300.0, *, python: str | None = None,
                           allow_unboxed: bool = False) -> CoreMetadata: ...
@@ -68,7 +83,7 @@ def _same_set(text: str) -> str:
     return target + (f"; {marker.strip()}" if marker else "")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Exclusion:
     """Why a release of a project was not offered as a candidate (for error messages)."""
 
@@ -95,9 +110,13 @@ class CandidateSource:
     preferred: Mapping[str, str] = field(default_factory=dict)  # re-locking: the previous lock's index pins
     prefer_wheels: frozenset[str] = frozenset()  # min-build: wheels first, nixpkgs only as a fallback
     strict: bool = False  # --no-relax: edges between nixpkgs packages are checked like any other
+    constraints: Mapping[str, Sequence[Req]] = field(default_factory=dict)  # the user's -c lines, by project
     notes: list[str] = field(default_factory=list)
     excluded: dict[str, list[Exclusion]] = field(default_factory=lambda: defaultdict(list))
+    missing: set[str] = field(default_factory=set)  # projects asked for by a dependency the index lacks
     _pages: dict[str, ProjectFiles | None] = field(default_factory=dict)
+    _lists: dict[tuple[str, frozenset[str], bool, frozenset[str], str | None],
+                 tuple[tuple[Candidate, ...], tuple[Exclusion, ...]]] = field(default_factory=dict)
     _direct: dict[str, tuple[DistFile, CoreMetadata]] = field(default_factory=dict)
 
     # -- index access -------------------------------------------------------------------------------
@@ -137,8 +156,8 @@ class CandidateSource:
     def _candidates(self, name: str, extras: frozenset[str], reqs: Sequence[Req]) -> Iterator[Candidate]:
         if name in self.local:
             project = self.local[name]
-            yield Candidate(name=name, version=Version(project.version), provider="local", extras=extras,
-                            source_path=project.directory)
+            yield LocalCandidate(name=name, version=Version(project.version), provider="local",
+                                 extras=extras, source_path=project.directory)
             return
         urls = {r.url for r in reqs if r.url}
         if urls:
@@ -162,7 +181,11 @@ class CandidateSource:
             yield nix
         if forced == "nixpkgs":
             return
-        page = self.page(name, required=nix is None)
+        # A missing project is an error at once only when the user asked for it; a dependency's missing
+        # project just leaves the dependent without a way to be installed (backtracking, as uv and pip do).
+        page = self.page(name, required=nix is None and any(r.parent is None for r in reqs))
+        if page is None and nix is None:
+            self.missing.add(name)
         index_cands = self._index_candidates(name, extras, page, reqs, forced, hashes) if page else iter(())
         if nix is None and self.prefer != "latest":
             # Built from the index all the same (a forced provider, a --hash pin): nixpkgs' version first,
@@ -197,8 +220,8 @@ class CandidateSource:
         pkg = self.pyset.by_pypi_name(name)
         if pkg is None:
             if name in self.native_versions:  # e.g. gdal: the Python module is the native package's build
-                return Candidate(name=name, version=Version(self.native_versions[name]), provider="nixpkgs",
-                                 extras=extras, attr=name)
+                return NixpkgsCandidate(name=name, version=Version(self.native_versions[name]),
+                                        provider="nixpkgs", extras=extras, attr=name)
             return None
         try:
             version = Version(pkg.version)
@@ -206,7 +229,7 @@ class CandidateSource:
             self.notes.append(f"nixpkgs' {pkg.attr} has version {pkg.version!r}, which is not a PEP 440 "
                               "version; it is not offered as a candidate")
             return None
-        return Candidate(name=name, version=version, provider="nixpkgs", extras=extras, attr=pkg.attr)
+        return NixpkgsCandidate(name=name, version=version, provider="nixpkgs", extras=extras, attr=pkg.attr)
 
     def nix_metadata_files(self, cand: Candidate, target: Target | None = None) -> list[DistFile]:
         """Index files of a nixpkgs candidate's version, best first for ``target``.
@@ -239,28 +262,48 @@ class CandidateSource:
             return True
         return _python_fits(f.requires_python, self.target.python_version)
 
-    def _index_candidates(self, name: str, extras: frozenset[str], page: ProjectFiles, reqs: Sequence[Req],
-                          forced: Provider | None, hashes: set[str]) -> Iterator[Candidate]:
-        allow_pre = self.allow_pre or any(r.specifier.prereleases for r in reqs)
+    def user_pins(self, name: str, reqs: Sequence[Req]) -> set[Version]:
+        """Versions the user pinned exactly (``==``/``===``, no wildcard): the only ones PEP 592 lets a
+        yanked file be selected for."""
         exact: set[Version] = set()
-        for r in reqs:
+        for r in (*reqs, *self.constraints.get(name, ())):
+            if r.parent is not None:
+                continue
             for spec in r.specifier:
                 if spec.operator in ("==", "===") and "*" not in spec.version:
                     with contextlib.suppress(InvalidVersion):
                         exact.add(Version(spec.version))
+        return exact
+
+    def _index_candidates(self, name: str, extras: frozenset[str], page: ProjectFiles, reqs: Sequence[Req],
+                          forced: Provider | None, hashes: set[str]) -> Iterator[Candidate]:
+        allow_pre = self.allow_pre
+        key = (name, extras, allow_pre, frozenset(hashes), forced)
+        if key not in self._lists:
+            self._lists[key] = self._index_list(name, extras, page, allow_pre, self.user_pins(name, reqs),
+                                                forced, hashes)
+        cands, excluded = self._lists[key]
+        self.excluded[name] = list(excluded)
+        return iter(cands)
+
+    def _index_list(self, name: str, extras: frozenset[str], page: ProjectFiles, allow_pre: bool,
+                    pinned: set[Version], forced: Provider | None,
+                    hashes: set[str]) -> tuple[tuple[Candidate, ...], tuple[Exclusion, ...]]:
+        """The index's releases of ``name`` usable on the target, best first (newest final releases, then
+        newest pre-releases; newest first overall with ``--pre``), and why the others are not usable."""
         by_version: dict[Version, list[DistFile]] = defaultdict(list)
         for f in page.files:
             by_version[f.version].append(f)
         ranks = self.target.tag_priority
-        excluded = self.excluded[name]
-        excluded.clear()
-        for version in sorted(by_version, reverse=True):
+        excluded: list[Exclusion] = []
+        out: list[Candidate] = []
+        order = sorted(by_version, key=lambda v: (allow_pre or not v.is_prerelease, v), reverse=True)
+        for version in order:
             files = by_version[version]
-            if version.is_prerelease and not allow_pre:
-                continue
-            usable = [f for f in files if not f.yanked or version in exact]
+            usable = [f for f in files if not f.yanked or version in pinned]
             if not usable:
-                excluded.append(Exclusion(str(version), "yanked"))
+                excluded.append(Exclusion(str(version), "is yanked (PEP 592: only your own == pin selects a "
+                                                         "yanked release)"))
                 continue
             if hashes:
                 usable = [f for f in usable if f.sha256 and f"sha256:{f.sha256}" in hashes]
@@ -286,17 +329,18 @@ class CandidateSource:
             elif forced != "wheel" and sdists:
                 chosen, provider = sdists[0], "sdist"
             else:
-                want = {"wheel": "a wheel", "sdist": "an sdist"}.get(forced or "", "a wheel or an sdist")
-                excluded.append(Exclusion(str(version), f"has no {want} for {self.target.describe()}"))
+                want = {"wheel": "no wheel", "sdist": "no sdist"}.get(forced or "", "neither a wheel nor an sdist")
+                excluded.append(Exclusion(str(version), f"has {want} for {self.target.describe()}"))
                 continue
             if not chosen.sha256:
                 excluded.append(Exclusion(str(version), f"{chosen.filename} has no sha256 on the index"))
                 continue
-            yield Candidate(
+            out.append(IndexCandidate(
                 name=name, version=version, provider=provider, extras=extras,
                 artifact=Artifact(chosen.filename, chosen.url, chosen.sha256, chosen.size),
                 metadata_files=(chosen,),
-            )
+            ))
+        return tuple(out), tuple(excluded)
 
     def _direct_candidate(self, name: str, extras: frozenset[str], url: str) -> Candidate:
         dist, meta = self.direct(name, url)
@@ -310,74 +354,161 @@ class CandidateSource:
                                     hint="point the requirement at a wheel for this target, or at an sdist")
             provider = "wheel"
         assert dist.sha256 is not None
-        return Candidate(name=name, version=Version(meta.version), provider=provider, extras=extras,
-                         artifact=Artifact(dist.filename, dist.url, dist.sha256, dist.size),
-                         metadata_files=(dist,), direct_url=url)
+        return DirectCandidate(name=name, version=Version(meta.version), provider=provider, extras=extras,
+                               artifact=Artifact(dist.filename, dist.url, dist.sha256, dist.size),
+                               metadata_files=(dist,), direct_url=url)
 
     # -- metadata -------------------------------------------------------------------------------------
-    def metadata(self, cand: Candidate) -> tuple[CoreMetadata | None, str]:
-        """The candidate's core metadata and where it came from; None (with a note) if it cannot be had."""
-        if cand.direct_url:
-            return self.direct(cand.name, cand.direct_url)[1], "direct"
-        if cand.provider == "local":
-            from nixgen.pypi.model import CoreMetadata
+    def metadata(self, cand: Candidate) -> FoundMetadata:
+        """The candidate's core metadata, how it was read and from which file (each kind answers itself)."""
+        return cand.metadata(self)
 
-            project = self.local[cand.name]
-            reqs = [Requirement(t) for t in project.dependencies]
-            for extra, texts in project.optional:
-                reqs += [Requirement(f"{t} ; extra == '{extra}'") if ";" not in t
-                         else Requirement(f"{t.split(';', 1)[0]} ; ({t.split(';', 1)[1]}) and extra == '{extra}'")
-                         for t in texts]
-            return CoreMetadata(name=project.name, version=project.version, requires_dist=tuple(reqs),
-                                requires_python=project.requires_python,
-                                provides_extra=tuple(e for e, _ in project.optional), source="pyproject",
-                                trusted=True), "pyproject"
-        files: Sequence[object] = cand.metadata_files
-        if cand.from_nixpkgs:
-            files = self.nix_metadata_files(cand)
-            if not files:
-                self.notes.append(f"{cand.name} {cand.version} (nixpkgs) is not on the index; its "
-                                  "dependencies are taken as nixpkgs declares them")
-                return None, "none"
+    def read_metadata(self, files: Sequence[DistFile]) -> tuple[FoundMetadata | None, FoundMetadata | None,
+                                                                 MetadataError | None]:
+        """The first trusted metadata among ``files``, else the first best guess, and the last error."""
         last: MetadataError | None = None
+        guess: FoundMetadata | None = None
         for f in files:
             try:
-                md = self.index.metadata(f)  # type: ignore[arg-type]
+                md = self.index.metadata(f)
             except MetadataError as err:
                 last = err
                 continue
-            if not md.trusted:
-                self.notes.append(f"{cand.name} {cand.version}: dependencies read from {md.source}, which "
-                                  "is a best guess for old sdists")
-            return md, md.source
-        if cand.from_nixpkgs:
-            self.notes.append(f"{cand.name} {cand.version} (nixpkgs): no usable metadata on the index "
-                              f"({last.message if last else 'no files'}); dependencies taken as nixpkgs has them")
-            return None, "none"
-        assert last is not None
-        if cand.provider == "sdist" and files:
-            if not self.build_metadata:
-                raise MetadataError(f"{cand.name} {cand.version}: {last.message}; --no-build-metadata forbids "
-                                    "running its build backend to find out",
-                                    hint=f"add its dependencies with --overrides ([{cand.name}] dependencies = "
-                                         "[…]), or allow the build")
-            python = "{}.{}".format(*self.target.python_tuple)
-            md = self.index.metadata_by_build(files[0], python=python,  # type: ignore[arg-type]
-                                              allow_unboxed=self.allow_unboxed_builds)
-            self.notes.append(f"{cand.name} {cand.version}: dependencies from its PEP 517 metadata hook")
-            return md, "build"
-        raise last
+            if md.trusted:
+                return FoundMetadata(md, md.source, f.filename), None, None
+            guess = guess or FoundMetadata(md, md.source, f.filename)
+        return None, guess, last
+
+    def guessed(self, cand: Candidate, guess: FoundMetadata) -> FoundMetadata:
+        self.notes.append(f"{cand.name} {cand.version}: dependencies read from {guess.source}, which "
+                          "is a best guess for old sdists")
+        return guess
+
+    def sibling_wheel_metadata(self, cand: Candidate) -> FoundMetadata | None:
+        """METADATA of a wheel of the sdist candidate's version, for whatever platform (best tag first)."""
+        page = self.page(cand.name, required=False)
+        if page is None:
+            return None
+        ranks = self.target.tag_priority
+        far = len(ranks) + 1
+        wheels = sorted((f for f in page.files if f.version == cand.version and f.kind == "wheel"),
+                        key=lambda f: (min((ranks.get(t, far) for t in f.tags), default=far), f.filename))
+        for f in wheels:
+            try:
+                md = self.index.metadata(f)
+            except MetadataError:
+                continue
+            with contextlib.suppress(InvalidVersion):
+                if canonicalize_name(md.name) == cand.name and Version(md.version) == cand.version:
+                    return FoundMetadata(md, md.source, f.filename)
+        return None
 
     def build_requires(self, cand: Candidate) -> tuple[str, ...]:
         """The PEP 518 build requirements of an sdist candidate (PEP 517's setuptools default if none)."""
-        system: tuple[tuple[str, ...], str | None] | None
-        if cand.provider == "local":
-            project = self.local[cand.name]
-            system = (project.build_requires, None) if project.build_requires is not None else None
-        else:
-            assert cand.metadata_files
-            system = self.index.sdist_build_system(cand.metadata_files[0])  # type: ignore[arg-type]
+        system = cand.build_system(self)
         # PEP 518: no [build-system] table means setuptools; an explicit empty `requires` means nothing.
         declared = system[0] if system is not None else ("setuptools>=40.8.0",)
         extra = self.overrides.applied(cand.name, cand.version).build_system
         return tuple(dict.fromkeys(_same_set(r) for r in (*declared, *extra)))
+
+
+# -- candidates by kind -----------------------------------------------------------------------------------
+# Each kind answers for its own metadata and build system; equality and hashing stay those of Candidate
+# (name, version, provider, extras), which resolvelib relies on. A VcsCandidate (a checkout at a commit)
+# would be one more subclass: metadata from the checkout's pyproject or its build backend, build system
+# from its pyproject.toml.
+
+
+class NixpkgsCandidate(Candidate):
+    """nixpkgs' attribute at its one version: used as nixpkgs builds it, never built here. Its dependencies
+    are read from the index's files of the same version (PEP 658 / wheel METADATA / sdist PKG-INFO)."""
+
+    def metadata(self, source: CandidateSource) -> FoundMetadata:
+        files = source.nix_metadata_files(self)
+        if not files:
+            source.notes.append(f"{self.name} {self.version} (nixpkgs) is not on the index; its "
+                                "dependencies are taken as nixpkgs declares them")
+            return FoundMetadata(None, "none", None)
+        found, guess, last = source.read_metadata(files)
+        if found is not None:
+            return found
+        if guess is not None:
+            return source.guessed(self, guess)
+        source.notes.append(f"{self.name} {self.version} (nixpkgs): no usable metadata on the index "
+                            f"({last.message if last else 'no files'}); dependencies taken as nixpkgs has them")
+        return FoundMetadata(None, "none", None)
+
+
+class IndexCandidate(Candidate):
+    """A release on the index, installed from a wheel for the target or built from its sdist.
+
+    An sdist's metadata comes from the sdist when it is static (PEP 643), else from a wheel of the same
+    version for any platform (Requires-Dist is per release), else from its PEP 517 metadata hook."""
+
+    @property
+    def file(self) -> DistFile:
+        return self.metadata_files[0]  # type: ignore[return-value]
+
+    def built_here(self) -> bool:
+        return self.provider == "sdist"
+
+    def metadata(self, source: CandidateSource) -> FoundMetadata:
+        found, guess, last = source.read_metadata([self.file])
+        if found is not None:
+            return found
+        if self.built_here():
+            wheel = source.sibling_wheel_metadata(self)
+            if wheel is not None:
+                return wheel
+        if guess is not None:
+            return source.guessed(self, guess)
+        assert last is not None
+        if not self.built_here():
+            raise last
+        if not source.build_metadata:
+            raise MetadataError(f"{self.name} {self.version}: {last.message}; --no-build-metadata forbids "
+                                "running its build backend to find out",
+                                hint=f"add its dependencies with --overrides ([{self.name}] dependencies = "
+                                     "[…]), or allow the build")
+        python = "{}.{}".format(*source.target.python_tuple)
+        md = source.index.metadata_by_build(self.file, python=python, allow_unboxed=source.allow_unboxed_builds)
+        source.notes.append(f"{self.name} {self.version}: dependencies from its PEP 517 metadata hook")
+        return FoundMetadata(md, "build", self.file.filename)
+
+    def build_system(self, source: CandidateSource) -> BuildSystem | None:
+        return source.index.sdist_build_system(self.file)
+
+
+class DirectCandidate(IndexCandidate):
+    """A PEP 508 direct reference (``name @ url``) to a wheel or sdist, read when it was downloaded."""
+
+    def metadata(self, source: CandidateSource) -> FoundMetadata:
+        assert self.direct_url is not None
+        dist, meta = source.direct(self.name, self.direct_url)
+        return FoundMetadata(meta, "direct", dist.filename)
+
+
+class LocalCandidate(Candidate):
+    """The project of a pyproject.toml, built from its own source tree ([project] and [build-system])."""
+
+    def built_here(self) -> bool:
+        return True
+
+    def metadata(self, source: CandidateSource) -> FoundMetadata:
+        from nixgen.pypi.model import CoreMetadata
+
+        project = source.local[self.name]
+        reqs = [Requirement(t) for t in project.dependencies]
+        for extra, texts in project.optional:
+            reqs += [Requirement(f"{t} ; extra == '{extra}'") if ";" not in t
+                     else Requirement(f"{t.split(';', 1)[0]} ; ({t.split(';', 1)[1]}) and extra == '{extra}'")
+                     for t in texts]
+        md = CoreMetadata(name=project.name, version=project.version, requires_dist=tuple(reqs),
+                          requires_python=project.requires_python,
+                          provides_extra=tuple(e for e, _ in project.optional), source="pyproject",
+                          trusted=True)
+        return FoundMetadata(md, "pyproject", None)
+
+    def build_system(self, source: CandidateSource) -> BuildSystem | None:
+        project = source.local[self.name]
+        return (project.build_requires, None) if project.build_requires is not None else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -40,37 +41,54 @@ def explain_conflict(causes: Sequence[RequirementInformation[Req, Candidate]], p
         users = [i for i in unique if i.parent is None]
         others = [i for i in unique if i.parent is not None]
         first, rest = (users[0], users[1:] + others) if users else (others[0], others[1:])
+        missing = _missing(name, provider)
+        if missing is not None:
+            lines.append(" and ".join(_asked(i) for i in unique) + f", but {missing}")
+            continue
         lines.append(f"{_asked(first)}, but " + " and ".join(_asked(i) for i in rest)
                      + f" — no version of {name} satisfies all of them")
     return "cannot resolve for " + target.describe() + ":\n  " + "\n  ".join(lines)
+
+
+def _missing(name: str, provider: NixgenProvider) -> str | None:
+    if name in provider.source.missing:
+        return f"{name} is missing from the index (no project of that name)"
+    return None
 
 
 def _nothing_fits(name: str, info: RequirementInformation[Req, Candidate], provider: NixgenProvider,
                   target: Target) -> str:
     head = _asked(info)
     source = provider.source
+    missing = _missing(name, provider)
+    if missing is not None:
+        return f"{head}, but {missing}"
     page = source.page(name, required=False) if name not in source.forced else None
     reasons = source.excluded.get(name, [])
     if page is not None and not page.files:
         return f"{head}, but the index lists no files for {name}"
     versions = sorted({f.version for f in page.files}, reverse=True) if page is not None else []
-    pinned = [s.version for s in info.requirement.specifier if s.operator == "==" and "*" not in s.version]
-    if pinned and versions:
-        try:
+    spec = info.requirement.specifier
+    pinned = [s.version for s in spec if s.operator in ("==", "===") and "*" not in s.version]
+    want: Version | None = None
+    if pinned:
+        with contextlib.suppress(InvalidVersion):
             want = Version(pinned[0])
-        except InvalidVersion:
-            want = None
-        if want is not None and want not in versions:
-            def distance(v: Version) -> tuple[int, bool, str]:
-                return (abs(v.release[0] - want.release[0]), v.release[1:2] != want.release[1:2], str(v))
+    if want is not None and versions and want not in versions:
+        def distance(v: Version) -> tuple[int, bool, str]:
+            assert want is not None
+            return (abs(v.release[0] - want.release[0]), v.release[1:2] != want.release[1:2], str(v))
 
-            near = sorted(versions, key=distance)[:3]
-            return (f"{head}, but {name} {want} is not on the index "
-                    f"(near it: {', '.join(str(v) for v in sorted(near))}; newest: {versions[0]})")
+        near = sorted(versions, key=distance)[:3]
+        return (f"{head}, but {name} {want} is not on the index "
+                f"(near it: {', '.join(str(v) for v in sorted(near))}; newest: {versions[0]})")
+    # The versions the requirement would take, the pinned one first: its own reason is never cut off.
+    relevant = [e for e in reasons if spec.contains(e.version, prereleases=True)] or list(reasons)
+    relevant.sort(key=lambda e: want is None or Version(e.version) != want)
     detail = ""
-    if reasons:
-        shown = "; ".join(f"{e.version} {e.reason}" for e in reasons[:5])
-        more = f" (and {len(reasons) - 5} more)" if len(reasons) > 5 else ""
+    if relevant:
+        shown = "; ".join(f"{e.version} {e.reason}" for e in relevant[:5])
+        more = f" (and {len(relevant) - 5} more)" if len(relevant) > 5 else ""
         detail = f" (excluded: {shown}{more})"
     if versions:
         detail += f"; newest on the index: {versions[0]}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
@@ -11,6 +12,10 @@ from nixgen.core.kinds import FORCED_PROVIDERS, DepKind, MetadataSource
 from nixgen.core.kinds import Provider as Provider  # re-exported: candidates and pins name it here
 
 PROVIDERS = FORCED_PROVIDERS  # what --provider may force; "local" is the project itself
+
+if TYPE_CHECKING:
+    from nixgen.pypi.model import CoreMetadata
+    from nixgen.resolve.candidates import CandidateSource
 
 
 @dataclass(frozen=True)
@@ -23,6 +28,19 @@ class Artifact:
     size: int | None = None
 
 
+BuildSystem = tuple[tuple[str, ...], str | None]  # PEP 518 [build-system]: requires, build-backend
+
+
+@dataclass(frozen=True)
+class FoundMetadata:
+    """A candidate's core metadata (None: none to be had), how it was read (``pep658``, ``range``,
+    ``pkg-info``, ``build``, …) and the file it was read from (None for the local project or nothing)."""
+
+    metadata: CoreMetadata | None
+    source: str
+    filename: str | None
+
+
 @dataclass(frozen=True, eq=False)
 class Candidate:
     """One way to satisfy a project: the nixpkgs attribute at its one version, or an index release.
@@ -30,6 +48,8 @@ class Candidate:
     ``provider`` is decided with the candidate: a nixpkgs attr is ``nixpkgs``; an index release is ``wheel``
     when a wheel for the target exists (and the user did not ask for ``sdist``), ``sdist`` otherwise.
     Candidates with extras stand for the base candidate plus the extras' dependencies (PEP 508 extras).
+    The kinds (``nixgen.resolve.candidates``: nixpkgs, index, direct, local) are subclasses that answer
+    :meth:`metadata` and :meth:`build_system` themselves; equality is by :attr:`key` whatever the kind.
     """
 
     name: str
@@ -59,6 +79,18 @@ class Candidate:
     def describe(self) -> str:
         extras = f"[{','.join(sorted(self.extras))}]" if self.extras else ""
         return f"{self.name}{extras} {self.version}"
+
+    def built_here(self) -> bool:
+        """Built from source by the flake (so its PEP 518 build requirements are resolved too)."""
+        return False
+
+    def metadata(self, source: CandidateSource) -> FoundMetadata:
+        """Core metadata for the resolver (each kind reads its own)."""
+        raise NotImplementedError
+
+    def build_system(self, source: CandidateSource) -> BuildSystem | None:
+        """PEP 518 ``[build-system]`` of a candidate built here; None when it declares none."""
+        return None
 
 
 @dataclass(frozen=True)
@@ -120,6 +152,7 @@ class Pin:
     nixpkgs_version: str | None = None  # the version nixpkgs has, when it has the project at all
     replaces: bool = False  # built here in place of the attribute nixpkgs has (so its dependents change)
     source_path: str | None = None  # the project's directory, for the local project
+    metadata_file: str | None = None  # the file metadata_source read (a wheel of the version for an sdist)
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ class NixgenProvider(AbstractProvider[Req, Candidate, str]):
         self.constraints = constraints
         self.dependencies: dict[Candidate, list[Req]] = {}
         self.metadata_source: dict[Candidate, str] = {}
+        self.metadata_file: dict[Candidate, str | None] = {}
 
     def identify(self, requirement_or_candidate: Req | Candidate) -> str:
         if isinstance(requirement_or_candidate, Req):
@@ -107,11 +108,12 @@ class NixgenProvider(AbstractProvider[Req, Candidate, str]):
             deps.append(Req(name=cand.name, specifier=SpecifierSet(f"=={cand.version}"), parent=cand,
                             url=cand.direct_url, same_provider=cand.provider,
                             text=f"{cand.name}=={cand.version}"))
-        meta, source = self.source.metadata(cand)
-        self.metadata_source[cand] = source
-        if meta is not None:
-            deps += self._from_metadata(cand, meta, env)
-        if cand.provider in ("sdist", "local") and not cand.extras:
+        found = self.source.metadata(cand)
+        self.metadata_source[cand] = found.source
+        self.metadata_file[cand] = found.filename
+        if found.metadata is not None:
+            deps += self._from_metadata(cand, found.metadata, env)
+        if cand.built_here() and not cand.extras:
             for text in self.source.build_requires(cand):
                 req = Requirement(text)
                 if marker_applies(req, env, ()):

@@ -95,7 +95,8 @@ def resolve(reqset: RequirementSet, index: IndexLike, pyset: PythonSet | None, t
                              metadata_target=options.metadata_target,
                              forced=dict(options.providers), allow_pre=options.pre or reqset.pre,
                              preferred=options.preferred, prefer_wheels=options.prefer_wheels,
-                             strict=options.strict)
+                             strict=options.strict,
+                             constraints=constraints)
     index.prefetch({r.name for r in reqs})
     provider = NixgenProvider(source, constraints)
     resolver: Resolver[Req, Candidate, str] = Resolver(provider, BaseReporter())
@@ -177,6 +178,9 @@ def _to_resolution(mapping: Mapping[str, Candidate], roots: list[Req], provider:
     pins = []
     for name in sorted(base):
         cand = base[name]
+        if cand.version.is_prerelease and not source.allow_pre and not cand.from_nixpkgs:
+            source.notes.append(f"{name} {cand.version} is a pre-release: no final release of {name} satisfies "
+                                "what asks for it")
         pins.append(Pin(
             name=name, version=str(cand.version), provider=cand.provider,
             attr=_attr(cand, source.pyset, runtime=name in runtime),
@@ -185,6 +189,7 @@ def _to_resolution(mapping: Mapping[str, Candidate], roots: list[Req], provider:
             build_requires=tuple(sorted(build_deps[name])), extras=tuple(sorted(extras[name])),
             requested=name in requested, runtime=name in runtime,
             metadata_source=as_metadata_source(provider.metadata_source.get(cand, "none")),
+            metadata_file=provider.metadata_file.get(cand),
             native_code=(cand.provider == "wheel" and cand.artifact is not None
                          and _native(cand.artifact.filename)),
             nixpkgs_version=_nixpkgs_version(name, source.pyset),

@@ -65,3 +65,36 @@ def test_oldest_supported_numpy_is_the_sets_numpy(index: Callable[[], Index]) ->
     res = run(index(), "oldnum\n", nixset(numpy="2.4.2", setuptools="80.10.1"))
     assert res.pin("oldnum").build_requires == ("numpy", "setuptools")  # type: ignore[union-attr]
     assert providers(res)["numpy"] == ("2.4.2", "nixpkgs")
+
+
+NO_HOOK = '''
+def get_requires_for_build_wheel(config_settings=None):
+    raise RuntimeError("the build backend must not run: a wheel of this version has the metadata")
+
+def prepare_metadata_for_build_wheel(metadata_directory, config_settings=None):
+    raise RuntimeError("the build backend must not run: a wheel of this version has the metadata")
+'''
+
+
+def test_an_sdists_dynamic_metadata_comes_from_a_wheel_for_another_platform(
+        tmp_path: Path, make_index_server: Callable[[Path], IndexServer]) -> None:
+    fixture = FixtureIndex(tmp_path / "index")
+    fixture.add_sdist("macwheel", "1.0", {
+        "PKG-INFO": "Metadata-Version: 2.1\nName: macwheel\nVersion: 1.0\n",
+        "pyproject.toml": '[build-system]\nrequires = []\nbuild-backend = "backend"\nbackend-path = ["."]\n',
+        "backend.py": NO_HOOK,
+    })
+    mac = fixture.add_wheel("macwheel", "1.0", tag="cp313-cp313-macosx_11_0_arm64", requires=["nixgen-alpha>=1"])
+    fixture.add_wheel("nixgen-alpha", "1.0")
+    server = make_index_server(fixture.write())
+    res = run(Index([server.url], cache_dir=tmp_path / "cache"), "macwheel\n", None)
+    assert providers(res) == {"macwheel": ("1.0", "sdist"), "nixgen-alpha": ("1.0", "wheel")}
+    pin = res.pin("macwheel")
+    assert pin is not None and pin.metadata_file == mac["filename"] and pin.metadata_source == "pep658"
+    assert pin.dependencies == ("nixgen-alpha",)
+    assert res.pin("nixgen-alpha").metadata_file == "nixgen_alpha-1.0-py3-none-any.whl"  # type: ignore[union-attr]
+
+
+def test_the_build_backend_runs_only_without_a_wheel_of_the_version(index: Callable[[], Index]) -> None:
+    res = run(index(), "dyn\n", None)
+    assert res.pin("dyn").metadata_file == "dyn-1.0.tar.gz"  # type: ignore[union-attr]
