@@ -16,7 +16,7 @@ from pathlib import Path
 from nixgen.emit.flake import NixpkgsPin, render_flake
 from nixgen.errors import NixgenError, ResolutionError, UsageError
 from nixgen.inputs.model import RequirementSet
-from nixgen.nixpkgs.snapshot import PythonSet, Snapshot
+from nixgen.nixpkgs.snapshot import CacheFact, PythonSet, Snapshot
 from nixgen.overrides import Overrides, load_overrides
 from nixgen.plan import Plan, make_plan
 from nixgen.plan.status import predict
@@ -94,12 +94,12 @@ def choose_target(snapshot: Snapshot, python: str | None, system: str) -> tuple[
         known = ", ".join(f"{k} ({v})" for k, v in sorted(snapshot.interpreters.items()))
         raise UsageError(f"the nixpkgs snapshot has no interpreter {interpreter}",
                          hint=f"interpreters in the snapshot: {known}")
-    try:
-        pyset: PythonSet | None = snapshot.python_set(interpreter)
-    except KeyError:
-        pyset = None
+    # The system's own data (its set, plus what the first system's has and it lacks; glibc); the first
+    # system's where the snapshot has none for it (darwin).
+    data = snapshot.for_system(system) or snapshot.default
+    pyset = snapshot.candidate_set(system, interpreter)
     target = Target(interpreter=interpreter, python_version=snapshot.interpreters[interpreter],
-                    system=system, glibc_version=snapshot.meta.glibc_version)
+                    system=system, glibc_version=data.glibc_version)
     return target, pyset
 
 
@@ -186,7 +186,8 @@ def _lock_for_python(reqset: RequirementSet, options: Options,
             target, _pyset = choose_target(snapshot, options.python, system)
             where = f" ({system})" if len(options.systems) > 1 else ""
 
-            def resolve_with(providers: Mapping[str, Provider], target: Target = target) -> Resolution:
+            def resolve_with(providers: Mapping[str, Provider], target: Target = target,
+                             pyset: PythonSet | None = _pyset) -> Resolution:
                 return resolve(reqset, index, pyset, target,
                                ResolveOptions(prefer=prefer, providers=dict(providers), overrides=overrides,
                                               native_versions=native_versions,
@@ -200,13 +201,15 @@ def _lock_for_python(reqset: RequirementSet, options: Options,
                     raise
                 failures.append((system, err.message))
                 continue
+            cache_of = cache_facts(snapshot, system, target.interpreter)
             if options.strategy == "min-build":
                 resolution, system_traded, system_notes = min_build(resolution, resolve_with, options.providers,
-                                                                    overrides)
+                                                                    overrides, cache_of)
                 traded |= system_traded
                 notes += [n + where for n in system_notes]
             else:
-                total = predict(make_plan(resolution, frozenset(options.providers), overrides)).total_minutes
+                total = predict(make_plan(resolution, frozenset(options.providers), overrides,
+                                          cache_of=cache_of)).total_minutes
                 notes.append(f"strategy latest: about {total:g} estimated build minutes{where}")
             resolutions.append(resolution)
     if not resolutions:
@@ -217,33 +220,43 @@ def _lock_for_python(reqset: RequirementSet, options: Options,
                   strategy_notes=tuple(notes), failures=tuple(failures))
 
 
+def cache_facts(snapshot: Snapshot, system: str, interpreter: str) -> Callable[[str], CacheFact]:
+    """attr → whether ``system``'s binary-cache data lists it (for :func:`make_plan`)."""
+    return lambda attr: snapshot.cache_fact(system, interpreter, attr)
+
+
 def min_build(resolution: Resolution, resolve_with: Callable[[Mapping[str, Provider]], Resolution],
-              providers: Mapping[str, Provider], overrides: Overrides) -> tuple[Resolution, frozenset[str], list[str]]:
+              providers: Mapping[str, Provider], overrides: Overrides,
+              cache_of: Callable[[str], CacheFact] | None = None) -> tuple[Resolution, frozenset[str], list[str]]:
     """Among valid resolutions, move toward the one with the least estimated build time.
 
-    A nixpkgs package that would rebuild (something in its closure is replaced) is tried as a wheel instead,
-    the most expensive first, and kept that way when the estimated total goes down. Then the user is told
-    which replaced packages cost rebuilds and what pinning them to nixpkgs' version would save.
+    A nixpkgs package that must be built (something in its closure is replaced, or the system's cache data
+    does not list it) is tried as a wheel instead, the most expensive first, and kept that way when the
+    estimated total goes down; one whose cache is unknown (``unverified``) is never traded. Then the user is
+    told which replaced packages cost rebuilds and what pinning them to nixpkgs' version would save.
     """
     forced = frozenset(providers)
-    best = predict(make_plan(resolution, forced, overrides))
+    plan = make_plan(resolution, forced, overrides, cache_of=cache_of)
+    best = predict(plan)
     keep = overrides.always_nixpkgs() | forced
+    from_nixpkgs = {p.name for p in plan.packages if p.provider == "nixpkgs"}
     traded: set[str] = set()
     notes: list[str] = []
-    for status in sorted((s for s in best.statuses if s.state == "rebuild" and s.name not in keep),
-                         key=lambda s: (-s.minutes, s.name)):
+    for status in sorted((s for s in best.statuses if s.state in ("rebuild", "build") and s.name in from_nixpkgs
+                          and s.name not in keep), key=lambda s: (-s.minutes, s.name)):
         trial: dict[str, Provider] = {**providers, **{n: "wheel" for n in traded}, status.name: "wheel"}
         try:
             alternative = resolve_with(trial)
         except NixgenError:
             continue
-        predicted = predict(make_plan(alternative, forced, overrides))
+        predicted = predict(make_plan(alternative, forced, overrides, cache_of=cache_of))
         if predicted.total_minutes < best.total_minutes:
-            notes.append(f"min-build: {status.name} as a wheel instead of a rebuild of nixpkgs' build "
+            what = "a rebuild of nixpkgs' build" if status.state == "rebuild" else "building nixpkgs' (not cached)"
+            notes.append(f"min-build: {status.name} as a wheel instead of {what} "
                          f"(~{best.total_minutes - predicted.total_minutes:g} min less)")
             resolution, best = alternative, predicted
             traded.add(status.name)
-    plan = make_plan(resolution, forced, overrides)
+    plan = make_plan(resolution, forced, overrides, cache_of=cache_of)
     for p in plan.packages:
         if not p.replaces:
             continue
@@ -261,11 +274,10 @@ def plans_of(locked: Locked, snapshot_dir: Path | None = None) -> list[Plan]:
     overrides = _overrides(snapshot, tuple(Path(p) for p in locked.override_files))
     plans = []
     for r in locked.resolutions:
-        try:
-            edges = snapshot.python_set(r.interpreter).edges
-        except KeyError:
-            edges = {}
-        plans.append(make_plan(r, locked.forced, overrides, locked.tests, locked.traded, edges))
+        pyset = snapshot.candidate_set(r.system, r.interpreter)
+        edges = pyset.edges if pyset is not None else {}
+        plans.append(make_plan(r, locked.forced, overrides, locked.tests, locked.traded, edges,
+                               cache_facts(snapshot, r.system, r.interpreter)))
     return plans
 
 

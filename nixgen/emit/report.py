@@ -32,7 +32,7 @@ def print_summary(locked: Locked, plan: Plan, prediction: Prediction | None = No
         table.add_column(column)
     for p, s in zip(plan.packages, prediction.statuses, strict=True):
         name = p.name + ("" if p.runtime else " (build)")
-        why = s.why() if s.state in ("cached", "rebuild") else p.reason
+        why = s.why() if s.state in ("cached", "rebuild", "unverified") or p.provider == "nixpkgs" else p.reason
         table.add_row(name, p.version, p.provider, s.state, f"{s.minutes:g}", why)
     console.print(table)
     states = ", ".join(f"{n} {k}" for k, n in prediction.by_state().items())

@@ -478,14 +478,16 @@ class Snapshot:
 
     def cache_fact(self, system: str, interpreter: str, attr: str) -> CacheFact:
         """Does ``system``'s binary-cache data list ``attr`` of ``interpreter``'s set: ``listed``, ``absent``,
-        or ``no-data`` (nothing is known of ``system``'s cache, e.g. darwin)."""
+        or ``no-data`` (nothing is known of ``system``'s cache, e.g. darwin).
+
+        An attr outside the set is looked up among the top-level attrs: nixpkgs builds some Python modules
+        as the native package itself (gdal's is ``toPythonModule`` of ``pkgs.gdal``).
+        """
         part = self.for_system(system)
         if part is None:
             return "no-data"
-        try:
-            return "listed" if attr in part.python_set(interpreter).packages else "absent"
-        except KeyError:
-            return "absent"
+        listed = part.has_python_set(interpreter) and attr in part.python_set(interpreter).packages
+        return "listed" if listed or part.has_native(attr) else "absent"
 
     # The first system's data, for callers that know one system only.
     @property

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from nixgen.nixpkgs.snapshot import CacheFact
 from nixgen.resolve.model import Artifact, Provider, Relaxation
 
 
@@ -36,6 +37,9 @@ class PlannedPackage:
     replaces: bool = False
     source_path: str | None = None  # the local project's directory
     nixpkgs_inputs: tuple[str, ...] = ()  # attrs nixpkgs builds this with beyond its metadata's edges
+    # Does the plan's system's binary-cache data (its nix-index database) list ``attr``? "no-data": nothing is
+    # known of that system's cache (darwin).
+    cache: CacheFact = "listed"
 
 
 @dataclass(frozen=True)

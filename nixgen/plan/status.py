@@ -5,6 +5,10 @@ A package taken from nixpkgs as it is, whose out path the snapshot lists, is ``c
 out path does. Edges are the resolution's (runtime dependencies, build systems) plus the ``nixpkgs-inputs``
 the override data knows; a nixpkgs expression may hold more, so the prediction can only miss rebuilds, and
 says so. A wheel is a ``fetch`` (download and patch, no compile); an sdist is a ``build``.
+
+Cache facts are the plan's system's own: a nixpkgs package its binary-cache data does not list is a
+``build`` (Nix builds nixpkgs' expression); where nothing is known of the system's cache (darwin) it is
+``unverified``, with no estimate (0 minutes) — never ``cached``.
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ from typing import Literal
 from nixgen.plan.cost import FETCH_MINUTES, Estimate, build_estimate
 from nixgen.plan.model import Plan
 
-State = Literal["cached", "rebuild", "fetch", "build"]
+State = Literal["cached", "rebuild", "fetch", "build", "unverified"]
+STATES: tuple[State, ...] = ("cached", "rebuild", "fetch", "build", "unverified")
 
 
 @dataclass(frozen=True)
@@ -28,11 +33,14 @@ class Status:
     minutes: float
     estimate: str
     cause: tuple[str, ...] = ()  # the chain to a replaced package: ("shapely", "numpy 2.4.2 → 2.5.5")
+    note: str = ""  # for nixpkgs packages without a cache hit: what the system's cache data says
 
     def why(self) -> str:
         if self.state == "rebuild":
             return "rebuilds because " + " because ".join(
                 (f"{c} rebuilds" if i < len(self.cause) - 1 else c) for i, c in enumerate(self.cause))
+        if self.note:
+            return self.note
         return {"cached": "unchanged nixpkgs package in the binary cache",
                 "fetch": "wheel: download and patch, no compile",
                 "build": "built from its sdist"}[self.state]
@@ -49,7 +57,7 @@ class Prediction:
         return round(sum(s.minutes for s in self.statuses), 1)
 
     def by_state(self) -> dict[str, int]:
-        out = {"cached": 0, "rebuild": 0, "fetch": 0, "build": 0}
+        out: dict[str, int] = dict.fromkeys(STATES, 0)
         for s in self.statuses:
             out[s.state] += 1
         return out
@@ -94,8 +102,16 @@ def predict(plan: Plan) -> Prediction:
             statuses.append(Status(p.name, p.attr, "build", est.minutes, est.source))
         else:
             chain = cause(p.attr, frozenset({p.attr}))
-            if chain is None:
+            if chain is None and p.cache == "listed":
                 statuses.append(Status(p.name, p.attr, "cached", 0.0, "binary cache"))
+            elif chain is None and p.cache == "no-data":
+                statuses.append(Status(p.name, p.attr, "unverified", 0.0, "no estimate",
+                                       note=f"no cache data for {plan.system}"))
+            elif chain is None:
+                est = build_estimate(p.name, None)
+                statuses.append(Status(p.name, p.attr, "build", est.minutes, est.source,
+                                       note=f"nixpkgs package not in {plan.system}'s binary cache data: "
+                                            "Nix builds it"))
             else:
                 rebuild: Estimate = build_estimate(p.name, None)
                 statuses.append(Status(p.name, p.attr, "rebuild", rebuild.minutes, rebuild.source, chain))
