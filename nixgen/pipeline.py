@@ -201,6 +201,8 @@ def _lock_for_python(reqset: RequirementSet, options: Options,
                     raise
                 failures.append((system, err.message))
                 continue
+            if target.facts.deprecation:
+                notes.append(f"note: {system}: {target.facts.deprecation}")
             cache_of = cache_facts(snapshot, system, target.interpreter)
             if options.strategy == "min-build":
                 resolution, system_traded, system_notes = min_build(resolution, resolve_with, options.providers,

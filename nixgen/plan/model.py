@@ -4,8 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
 from nixgen.nixpkgs.snapshot import CacheFact
 from nixgen.resolve.model import Artifact, Provider, Relaxation
+
+
+def is_linux_wheel(filename: str) -> bool:
+    """Does the wheel ``filename`` (PEP 427) have a Linux platform tag (``manylinux_*``, ``musllinux_*``,
+    ``manylinux2014_*``, ``linux_*``)?"""
+    try:
+        tags = parse_wheel_filename(filename)[3]
+    except InvalidWheelFilename:
+        return False
+    return any(t.platform.startswith(("manylinux", "musllinux", "linux")) for t in tags)
 
 
 @dataclass(frozen=True)
@@ -40,6 +52,14 @@ class PlannedPackage:
     # Does the plan's system's binary-cache data (its nix-index database) list ``attr``? "no-data": nothing is
     # known of that system's cache (darwin).
     cache: CacheFact = "listed"
+
+    @property
+    def patch_elf(self) -> bool:
+        """Is this a wheel with native code for Linux (``manylinux``/``musllinux``/``linux`` platform tags,
+        PEP 600/656), whose ELF files autoPatchelfHook points at nixpkgs' libraries? A macOS wheel's Mach-O
+        files are not ELF: they load their bundled libraries as they are."""
+        return (self.provider == "wheel" and self.native_code and self.artifact is not None
+                and is_linux_wheel(self.artifact.filename))
 
 
 @dataclass(frozen=True)

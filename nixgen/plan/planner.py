@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 
 from nixgen.nixpkgs.snapshot import CacheFact
 from nixgen.overrides import Overrides
-from nixgen.plan.model import Plan, PlannedPackage
+from nixgen.plan.model import Plan, PlannedPackage, is_linux_wheel
 from nixgen.resolve.model import Pin, Resolution
 
 
@@ -45,7 +45,9 @@ def _planned(p: Pin, attrs: dict[str, str], forced: frozenset[str], overrides: O
         native_code=p.native_code, runtime=p.runtime, requested=p.requested,
         reason=_reason(p, p.name in forced, p.name in traded, cache, system),
         native_build_inputs=applied.native_build_inputs if sdist else (),
-        build_inputs=applied.build_inputs if sdist or p.native_code else (),
+        # A Linux wheel's libraries are what autoPatchelfHook links it to; a macOS wheel bundles its own.
+        build_inputs=applied.build_inputs if sdist or (p.native_code and p.artifact is not None
+                                                       and is_linux_wheel(p.artifact.filename)) else (),
         env=applied.env if sdist else (),
         imports=applied.imports if built else (),
         do_check=do_check,
