@@ -648,16 +648,21 @@ def nixpkgs() -> None:
 @click.option("--nar-hash", default="", help="narHash of that revision (pins it in generated flakes).")
 @click.option("--last-modified", type=int, default=0, help="lastModified of that revision.")
 @click.option("--rev-note", default="", help="How the revision relates to the database (provenance).")
+@click.option("--system", default=None, metavar="SYSTEM",
+              help="The system the database must describe (default: the one its entries name).")
 def import_nix_index(database: Path, output: Path, rev: str, nar_hash: str, last_modified: int,
-                     rev_note: str) -> None:
-    """Read a nix-index DATABASE (or a wheel holding one) into a snapshot directory."""
+                     rev_note: str, system: str | None) -> None:
+    """Read a nix-index DATABASE (or a wheel holding one) into its system's part of a snapshot directory."""
     from nixgen.nixpkgs.importer import import_nix_index as run
 
     snap = run(database, output, nixpkgs_rev=rev, nar_hash=nar_hash, last_modified=last_modified,
-               rev_note=rev_note)
-    pyset = snap.python_set()
-    click.echo(f"wrote {output}: {pyset.packages_attr} has {len(pyset.packages)} packages "
-               f"(python3 = {pyset.python_version})", err=True)
+               rev_note=rev_note, system=system)
+    for name in snap.systems:
+        part = snap.for_system(name)
+        assert part is not None
+        pyset = part.python_set()
+        click.echo(f"{output}/{name}: {pyset.packages_attr} has {len(pyset.packages)} packages "
+                   f"(python3 = {pyset.python_version}; from {part.meta.source})", err=True)
 
 
 @nixpkgs.command("import-nixpkgs")

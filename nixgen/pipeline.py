@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
-from nixgen.core.kinds import ForcedProvider, OutputFormat, Prefer, Strategy
+from nixgen.core.kinds import CacheFact, ForcedProvider, OutputFormat, Prefer, Strategy
 from nixgen.emit.flake import render_classic, render_flake, render_overlay_file
 from nixgen.emit.header import header_lines
 from nixgen.errors import NixgenError, ResolutionError, UsageError
@@ -76,12 +76,12 @@ def choose_target(snapshot: Snapshot, python: str | None, system: str) -> tuple[
         known = ", ".join(f"{k} ({v})" for k, v in sorted(snapshot.interpreters.items()))
         raise UsageError(f"the nixpkgs snapshot has no interpreter {interpreter}",
                          hint=f"interpreters in the snapshot: {known}")
-    try:
-        pyset: PythonSet | None = snapshot.python_set(interpreter)
-    except KeyError:
-        pyset = None
+    # The system's own data (its set, plus what the first system's has and it lacks; glibc); the first
+    # system's where the snapshot has none for it (darwin).
+    data = snapshot.for_system(system) or snapshot.default
+    pyset = snapshot.candidate_set(system, interpreter)
     target = Target(interpreter=interpreter, python_version=snapshot.interpreters[interpreter],
-                    system=system, glibc_version=snapshot.meta.glibc_version)
+                    system=system, glibc_version=data.glibc_version)
     return target, pyset
 
 
@@ -189,10 +189,13 @@ def _lock_for_python(reqset: RequirementSet, session: Session, options: Options,
     with Index(urls or None, cache_dir=options.cache_dir, offline=options.offline,
                exclude_newer=options.exclude_newer, on_fetch=on_fetch, on_note=_index_note) as index:
         for system in dict.fromkeys(options.systems):
-            target, _pyset = choose_target(snapshot, options.python, system)
+            target, system_set = choose_target(snapshot, options.python, system)
+            cache_of = _cache_facts(snapshot, system, target.interpreter)
+            system_edges = system_set.edges if system_set is not None else edges
 
-            def resolve_with(prefer_wheels: frozenset[str] = frozenset(), target: Target = target) -> Resolution:
-                return resolve(reqset, index, pyset, target,
+            def resolve_with(prefer_wheels: frozenset[str] = frozenset(), target: Target = target,
+                             system_set: PythonSet | None = system_set) -> Resolution:
+                return resolve(reqset, index, system_set, target,
                                ResolveOptions(prefer=prefer, providers=dict(options.providers), overrides=overrides,
                                               native_versions=native_versions,
                                               build_metadata=options.build_metadata, metadata_target=reference,
@@ -200,8 +203,10 @@ def _lock_for_python(reqset: RequirementSet, session: Session, options: Options,
                                               preferred=preferred, prefer_wheels=prefer_wheels,
                                               strict=options.no_relax))
 
-            def plan_of(resolution: Resolution, traded: frozenset[str]) -> Plan:
-                return make_plan(resolution, forced, overrides, options.tests, traded, edges)
+            def plan_of(resolution: Resolution, traded: frozenset[str],
+                        cache_of: Callable[[str], CacheFact] = cache_of,
+                        system_edges: Mapping[str, tuple[str, ...]] = system_edges) -> Plan:
+                return make_plan(resolution, forced, overrides, options.tests, traded, system_edges, cache_of)
 
             try:
                 first = resolve_with()
@@ -225,6 +230,11 @@ def _lock_for_python(reqset: RequirementSet, session: Session, options: Options,
     return Lock(plans=tuple(plans), nixpkgs=nixpkgs_pin(snapshot), snapshot=session.snapshot_ref,
                 overrides=session.overrides_ref, options=lock_options(reqset, options), trades=tuple(trades),
                 alternatives=tuple(alternatives), failures=tuple(failures), resolutions=count)
+
+
+def _cache_facts(snapshot: Snapshot, system: str, interpreter: str) -> Callable[[str], CacheFact]:
+    """attr → what ``system``'s binary-cache data says of it (for :func:`make_plan`)."""
+    return lambda attr: snapshot.cache_fact(system, interpreter, attr)
 
 
 def render(lock: Lock, flake_dir: Path | None = None) -> str:

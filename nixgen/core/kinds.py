@@ -14,9 +14,14 @@ Provider = Literal["nixpkgs", "wheel", "sdist", "local"]
 ForcedProvider = Literal["nixpkgs", "wheel", "sdist"]
 """What ``--provider NAME=…`` may force ("local" is the project itself, never forced)."""
 
-State = Literal["cached", "rebuild", "fetch", "build"]
+State = Literal["cached", "rebuild", "fetch", "build", "unverified"]
 """A package's predicted fate: binary-cache hit, nixpkgs build with something replaced below it, a wheel
-downloaded and patched, an sdist built."""
+downloaded and patched, an sdist (or a nixpkgs package its system's cache lacks) built, or nothing known
+(a nixpkgs package on a system without cache data: never claimed cached)."""
+
+CacheFact = Literal["listed", "absent", "no-data"]
+"""Does a system's binary-cache data (its nix-index database) list a nixpkgs attr; "no-data": nothing is
+known of that system's cache (darwin)."""
 
 Prefer = Literal["nixpkgs", "latest"]
 """Which valid version to choose: nixpkgs' when it fits, or the newest release."""

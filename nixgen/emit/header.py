@@ -80,4 +80,5 @@ def header_lines(lock: Lock) -> list[str]:
         lines.append(f"alternative: a requirement set that allows {a.name}=={a.nixpkgs_version} (nixpkgs' version) "
                      f"would save ~{a.minutes:g} min of rebuilds{f' ({a.system})' if many else ''}")
     lines += [f"not generated for {f.system}: {' '.join(f.why.split())}" for f in lock.failures]
+    lines += [f"note: {p.system}: {note}" for p in lock.plans if (note := SYSTEMS[p.system].deprecation)]
     return lines

@@ -12,6 +12,12 @@ from nixgen.emit import words
 from nixgen.lock.model import Lock
 from nixgen.lock.schema import encode
 from nixgen.plan import Plan, PlannedPackage, Status, predict
+from nixgen.resolve.target import SYSTEMS
+
+
+def deprecations(lock: Lock) -> list[tuple[str, str]]:
+    """What nixpkgs announces about dropping a system of the lock."""
+    return [(p.system, note) for p in lock.plans if (note := SYSTEMS[p.system].deprecation)]
 
 SCHEMA_VERSION = 1
 """Version of ``nixgen report --json``'s shape (a list per system); bumped when a key changes meaning."""
@@ -44,7 +50,8 @@ def print_summary(lock: Lock, *, stdout: bool = False, systems: tuple[str, ...] 
             table.add_column(column)
         for p, s in zip(plan.packages, prediction.statuses, strict=True):
             name = p.name + ("" if p.runtime else " (build)")
-            why = words.why(s) if s.state in ("cached", "rebuild") else words.reason(p)
+            why = words.why(s, p, plan.system) if s.state in ("cached", "rebuild", "unverified") \
+                or p.provider == "nixpkgs" else words.reason(p)
             table.add_row(name, p.version, p.provider, s.state, f"{s.minutes:g}", why)
         console.print(table)
         states = ", ".join(f"{n} {k}" for k, n in prediction.by_state().items())
@@ -68,13 +75,16 @@ def print_summary(lock: Lock, *, stdout: bool = False, systems: tuple[str, ...] 
                           f"on {plan.system}")
     for f in lock.failures:
         console.print(f"warning: not generated for {f.system}: {' '.join(f.why.split())}")
+    for system, note in deprecations(lock):
+        console.print(f"note: {system}: {note}")
 
 
 def _package_json(p: PlannedPackage, s: Status) -> dict[str, Any]:
     return {
             "name": p.name, "version": p.version, "provider": p.provider, "attr": p.attr,
             "nixpkgs-version": p.nixpkgs_version, "runtime": p.runtime, "requested": p.requested,
-            "reason": p.reason, "reason-text": words.reason(p), "status": s.state, "status-text": words.why(s),
+            "reason": p.reason, "reason-text": words.reason(p), "status": s.state, "status-text": words.why(s, p),
+            "cache": p.cache,
             "estimated-minutes": s.minutes, "estimate-source": s.estimate, "cause": [encode(c) for c in s.cause],
             "dependencies": list(p.dependencies), "build-system": list(p.build_system),
             "recipe": encode(p.recipe), "metadata-source": p.pin.metadata_source,

@@ -15,7 +15,9 @@ def reason(p: PlannedPackage) -> str:
     if kind == "traded":
         return "min-build: a wheel instead of rebuilding nixpkgs' build"
     if kind == "nixpkgs":
-        return "in nixpkgs at a fitting version (binary cache)"
+        return "in nixpkgs at a fitting version (" + {
+            "listed": "binary cache", "absent": "not in this system's binary cache data",
+            "no-data": "no cache data for this system"}[p.cache] + ")"
     if kind == "local":
         return f"the project itself, built from {p.source_path}"
     where = (f"nixpkgs has {p.nixpkgs_version}, the resolution needs {p.version}" if kind == "newer"
@@ -31,15 +33,20 @@ def link(c: CauseLink) -> str:
     return f"{c.name} {c.old or '?'} → {c.new}"
 
 
-def why(s: Status) -> str:
+def why(s: Status, p: PlannedPackage | None = None, system: str = "") -> str:
     """What a status means for this package, with the chain for a rebuild."""
+    where = f"{system}'s" if system else "this system's"
+    if s.state == "unverified":
+        return f"no cache data for {system or 'this system'}"
+    if s.state == "build" and p is not None and p.provider == "nixpkgs":
+        return f"nixpkgs package not in {where} binary cache data: Nix builds it"
     if s.state == "rebuild":
         parts = [link(c) for c in s.cause]
         return "rebuilds because " + " because ".join(
             (f"{c} rebuilds" if i < len(parts) - 1 else c) for i, c in enumerate(parts))
     return {"cached": "unchanged nixpkgs package in the binary cache",
             "fetch": "wheel: download and patch, no compile",
-            "build": "built from its sdist"}[s.state]
+            "build": "built from its sdist", "unverified": ""}[s.state]
 
 
 def relaxation(r: Relaxation) -> str:

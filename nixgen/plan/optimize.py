@@ -56,7 +56,10 @@ def min_build(first: Resolution, plan_of: Callable[[Resolution, frozenset[str]],
     """
     plan = plan_of(first, frozenset())
     prediction = predict(plan)
-    rebuilding = {s.name: s for s in prediction.statuses if s.state == "rebuild" and s.name not in keep}
+    nixpkgs = {p.name for p in plan.packages if p.provider == "nixpkgs"}
+    # Rebuilds, and nixpkgs packages the system's cache lacks: both build; unverified ones are never traded.
+    rebuilding = {s.name: s for s in prediction.statuses
+                  if s.state in ("rebuild", "build") and s.name in nixpkgs and s.name not in keep}
     chosen, chosen_plan, count = first, plan, 1
     traded: tuple[Traded, ...] = ()
     if rebuilding:

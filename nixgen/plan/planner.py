@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 
-from nixgen.core.kinds import ReasonKind
+from nixgen.core.kinds import CacheFact, ReasonKind
 from nixgen.overrides import Overrides
-from nixgen.plan.model import BuildRecipe, Plan, PlannedPackage
+from nixgen.plan.model import BuildRecipe, Plan, PlannedPackage, is_linux_wheel
 from nixgen.resolve.model import Pin, Resolution
 
 
@@ -37,7 +37,9 @@ def recipe_for(p: Pin, attrs: Mapping[str, str], overrides: Overrides, tests: bo
     do_check = (tests if applied.tests is None else applied.tests) if built else True
     return BuildRecipe(
         native_build_inputs=applied.native_build_inputs if sdist else (),
-        build_inputs=applied.build_inputs if sdist or p.native_code else (),
+        # A Linux wheel's libraries are what autoPatchelfHook links it to; a macOS wheel bundles its own.
+        build_inputs=applied.build_inputs if sdist or (p.native_code and p.artifact is not None
+                                                       and is_linux_wheel(p.artifact.filename)) else (),
         env=applied.env if sdist else (),
         imports=applied.imports if built else (),
         do_check=do_check,
@@ -58,12 +60,16 @@ def link(packages: Iterable[PlannedPackage]) -> tuple[PlannedPackage, ...]:
 
 def make_plan(resolution: Resolution, forced: frozenset[str] = frozenset(), overrides: Overrides | None = None,
               tests: bool = False, traded: frozenset[str] = frozenset(),
-              exact_edges: Mapping[str, tuple[str, ...]] | None = None) -> Plan:
-    """One planned package per pin, with edges as package-set attributes and the overrides that apply."""
+              exact_edges: Mapping[str, tuple[str, ...]] | None = None,
+              cache_of: Callable[[str], CacheFact] | None = None) -> Plan:
+    """One planned package per pin, with edges as package-set attributes and the overrides that apply;
+    ``cache_of(attr)`` says what the system's binary-cache data says of a nixpkgs attr (default: listed)."""
     attrs = {p.name: p.attr for p in resolution.pins}
     rules = overrides or Overrides()
     packages = [PlannedPackage(p, recipe_for(p, attrs, rules, tests, exact_edges or {}),
-                               reason_for(p, p.name in forced, p.name in traded))
+                               reason_for(p, p.name in forced, p.name in traded),
+                               cache=cache_of(p.attr) if cache_of is not None and p.provider == "nixpkgs"
+                               else "listed")
                 for p in resolution.pins]
     return Plan(interpreter=resolution.interpreter, python_version=resolution.python_version,
                 system=resolution.system, roots=resolution.roots, packages=link(packages),

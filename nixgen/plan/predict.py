@@ -6,6 +6,10 @@ out path does. Edges are the resolution's (runtime dependencies, build systems) 
 the override data knows; a nixpkgs expression may hold more, so the prediction can only miss rebuilds, and
 says so. A wheel is a ``fetch`` (download and patch, no compile); an sdist is a ``build``.
 
+Cache facts are the plan's system's own: a nixpkgs package its binary-cache data does not list is a
+``build`` (Nix builds nixpkgs' expression); where nothing is known of the system's cache (darwin) it is
+``unverified``, with no estimate (0 minutes) — never ``cached``.
+
 Pure: the plan alone decides (no network, no Nix). Sentences about statuses are made in ``emit/``.
 """
 
@@ -101,7 +105,12 @@ def predict(plan: Plan) -> Prediction:
             statuses.append(Status(p.name, p.attr, "build", est.minutes, est.source))
         else:
             chain = cause(p.attr, frozenset({p.attr}))
-            if chain is None:
+            if chain is None and p.cache == "no-data":
+                statuses.append(Status(p.name, p.attr, "unverified", 0.0, "no cache data for the system"))
+            elif chain is None and p.cache == "absent":
+                est = build_estimate(p.name, None)
+                statuses.append(Status(p.name, p.attr, "build", est.minutes, est.source))
+            elif chain is None:
                 statuses.append(Status(p.name, p.attr, "cached", 0.0, "binary cache"))
             else:
                 rebuild = build_estimate(p.name, None)

@@ -24,15 +24,29 @@ class SystemFacts:
     platform_machine: str
     wheel_arch: str
     macos_target: tuple[int, int] | None = None  # the deployment target nixpkgs' darwin stdenv builds for
+    deprecation: str | None = None  # what nixpkgs announces about dropping the system
 
+    @property
+    def is_linux(self) -> bool:
+        return self.sys_platform == "linux"
+
+
+MACOS_DEPLOYMENT_TARGET = (14, 0)
+"""The pinned nixpkgs' ``darwinMinVersion``: raised to 14.0 (SDK 14.4) in its 25.11 release, so at the
+embedded snapshot's revision macOS wheels up to ``macosx_14_0`` load and newer ones may not."""
+
+X86_64_DARWIN_DEPRECATION = ("nixpkgs 26.05 is the last release supporting x86_64-darwin; later revisions "
+                             "drop it")
 
 # The one place that says what each Nix system is. The macOS target is the minimum version nixpkgs'
-# darwin SDK builds for; the glibc level of Linux systems comes from the snapshot (glibc's version).
+# darwin SDK builds for at the pinned revision; the glibc level of Linux systems comes from the snapshot
+# (each system's glibc version).
 SYSTEMS: dict[str, SystemFacts] = {
     "x86_64-linux": SystemFacts("linux", "Linux", "x86_64", "x86_64"),
     "aarch64-linux": SystemFacts("linux", "Linux", "aarch64", "aarch64"),
-    "x86_64-darwin": SystemFacts("darwin", "Darwin", "x86_64", "x86_64", (11, 3)),
-    "aarch64-darwin": SystemFacts("darwin", "Darwin", "arm64", "arm64", (11, 3)),
+    "x86_64-darwin": SystemFacts("darwin", "Darwin", "x86_64", "x86_64", MACOS_DEPLOYMENT_TARGET,
+                                 X86_64_DARWIN_DEPRECATION),
+    "aarch64-darwin": SystemFacts("darwin", "Darwin", "arm64", "arm64", MACOS_DEPLOYMENT_TARGET),
 }
 
 _LEGACY_MANYLINUX = {17: "manylinux2014", 12: "manylinux2010", 5: "manylinux1"}

@@ -30,7 +30,7 @@ def test_import_nixpkgs_edges_reach_the_prediction(tmp_path: Path, make_index_se
     made = nixgen("nixpkgs", "import-nixpkgs", checkout, "-o", snap, "--rev", "0" * 40)
     assert made.returncode == 0, made.stderr
     assert "2 packages with 1 edges" in made.stderr
-    assert (snap / "python313Packages.edges.tsv").read_text() == "nixgen-stacker\tnumpy\nnumpy\t\n"
+    assert (snap / "x86_64-linux" / "python313Packages.edges.tsv").read_text() == "nixgen-stacker\tnumpy\nnumpy\t\n"
 
     fixture = FixtureIndex(tmp_path / "index")
     fixture.add_wheel("nixgen-stacker", "1.0")
@@ -81,6 +81,9 @@ def _checkout(tmp_path: Path) -> Path:
     return checkout
 
 
+X86 = "x86_64-linux"
+
+
 def test_import_nixpkgs_from_a_flake_reference(tmp_path: Path) -> None:
     checkout = _checkout(tmp_path)
     by_path = nixgen("nixpkgs", "import-nixpkgs", checkout, "-o", tmp_path / "a")
@@ -88,13 +91,14 @@ def test_import_nixpkgs_from_a_flake_reference(tmp_path: Path) -> None:
     assert by_path.returncode == 0 and by_ref.returncode == 0, by_path.stderr + by_ref.stderr
     assert "3 packages with 2 edges" in by_ref.stderr
     for name in ("python313Packages.tsv", "python313Packages.edges.tsv"):
-        assert (tmp_path / "a" / name).read_text() == (tmp_path / "b" / name).read_text()
-    assert (tmp_path / "b" / "python313Packages.edges.tsv").read_text().splitlines()[-1] == "pyproj\tcertifi,cython"
-    meta = json.loads((tmp_path / "b" / "snapshot.json").read_text())["meta"]
+        assert (tmp_path / "a" / X86 / name).read_text() == (tmp_path / "b" / X86 / name).read_text()
+    last_edge = (tmp_path / "b" / X86 / "python313Packages.edges.tsv").read_text().splitlines()[-1]
+    assert last_edge == "pyproj\tcertifi,cython"
+    meta = json.loads((tmp_path / "b" / X86 / "system.json").read_text())["meta"]
     # The flake's locked narHash is recorded; a checkout has none unless given.
     assert meta["nar_hash"].startswith("sha256-") and meta["last_modified"] > 0
     assert meta["glibc_version"] == "2.42"  # manylinux wheels are judged by the evaluated glibc
-    assert json.loads((tmp_path / "a" / "snapshot.json").read_text())["meta"]["nar_hash"] == ""
+    assert json.loads((tmp_path / "a" / X86 / "system.json").read_text())["meta"]["nar_hash"] == ""
 
 
 def test_exact_edges_predict_what_evaluation_confirms(tmp_path: Path, index_server: Any,

@@ -136,3 +136,17 @@ def test_the_project_itself_is_built_from_its_source_tree(project: tuple[Path, A
                   "-q")
     entry = next(p for p in tomllib.loads(lock.stdout)["packages"] if p["name"] == "demo")
     assert entry["directory"] == {"path": str(root)}
+
+
+def test_a_flake_written_below_the_project_points_back_at_it(project: tuple[Path, Any], tmp_path: Path) -> None:
+    from tests.nixcheck import assert_nix_parses
+
+    root, server = project
+    (root / "sub").mkdir()
+    proc = nixgen(root / "pyproject.toml", "--index-url", server.url, "--cache-dir", tmp_path / "cache", "-q",
+                  "-o", "sub/flake.nix", cwd=root)
+    assert proc.returncode == 0, proc.stderr
+    text = (root / "sub" / "flake.nix").read_text()
+    assert_nix_parses(text)  # `src = ..;` does not
+    # The project's directory, seen from sub/ (inside a repository the flake's source tree reaches it).
+    assert "src = ../.;" in text

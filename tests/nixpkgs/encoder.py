@@ -24,7 +24,8 @@ def encode_diff(n: int) -> bytes:
 class Encoder:
     """Collects entries; :meth:`store_path` writes the file entries of a store path, then its package entry."""
 
-    def __init__(self) -> None:
+    def __init__(self, system: str = "x86_64-linux") -> None:
+        self.system = system  # the origin.system of package entries, unless one says otherwise
         self.out = bytearray()
         self.prev = b""
         self.shared = 0
@@ -41,14 +42,15 @@ class Encoder:
         self.shared, self.prev = common, path
 
     def store_path(self, files: list[tuple[str, str]], attr: str, name: str, hash_: str, output: str = "out",
-                   toplevel: bool = True, system: str = "x86_64-linux", root: bool = True) -> None:
+                   toplevel: bool = True, system: str | None = None, root: bool = True) -> None:
         """``files``: (type, path) with type ``r``/``x``/``d``, or ``s:<target>`` for a symlink; ``root``: list
         the store path itself first (as nix-index does; without it, package entries can follow each other)."""
         for kind, path in [("d", "")] * root + files:
             meta = f"{kind[2:]}s" if kind.startswith("s:") else f"{len(path) + 1}{kind}"
             self.entry(meta.encode(), path.encode())
         info = {"store_dir": "/nix/store", "hash": hash_, "name": name,
-                "origin": {"attr": attr, "output": output, "toplevel": toplevel, "system": system}}
+                "origin": {"attr": attr, "output": output, "toplevel": toplevel,
+                           "system": self.system if system is None else system}}
         self.entry(b"p", json.dumps(info, separators=(",", ":")).encode())
 
     def database(self, version: int = 1, frames: int = 1) -> bytes:

