@@ -10,7 +10,7 @@ import pytest
 from nixgen.errors import InputError
 from nixgen.inputs.lockfiles import read_poetry_lock, read_uv_lock
 from nixgen.inputs.pyproject import read_pyproject
-from nixgen.inputs.requirements_txt import read_requirements
+from nixgen.inputs.requirements_txt import parse_requirements, read_requirements
 
 
 def chain(tmp_path: Path, depth: int) -> Path:
@@ -60,6 +60,23 @@ def test_duplicate_lines_parse_in_linear_time(tmp_path: Path, count: int) -> Non
     assert rs.requirements[-1].origin.line == count
     assert elapsed < 1.0, f"{count} lines took {elapsed:.2f} s"
 
+
+
+@pytest.mark.parametrize("line", [
+    "six" + " " * 100_000 + "x",  # a long run of blanks without a comment
+    "six" + " \t" * 50_000 + "# comment",
+    "six==1 --hash=sha256:" + "a" * 64 + " " * 100_000,
+    "[" * 100_000,  # what looks like extras, never closed
+    "six[" + "a," * 20_000 + "b]",
+])
+def test_long_lines_read_in_linear_time(line: str) -> None:
+    start = time.monotonic()
+    try:
+        parse_requirements(line + "\n")
+    except InputError:
+        pass
+    elapsed = time.monotonic() - start
+    assert elapsed < 1.0, f"a {len(line)}-character line took {elapsed:.1f} s"
 
 # -- pyproject.toml ----------------------------------------------------------------------------------
 def pyproject_error(tmp_path: Path, text: str, *, extras: tuple[str, ...] = (),
