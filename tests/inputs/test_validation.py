@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 
@@ -71,10 +72,8 @@ def test_duplicate_lines_parse_in_linear_time(tmp_path: Path, count: int) -> Non
 ])
 def test_long_lines_read_in_linear_time(line: str) -> None:
     start = time.monotonic()
-    try:
+    with contextlib.suppress(InputError):
         parse_requirements(line + "\n")
-    except InputError:
-        pass
     elapsed = time.monotonic() - start
     assert elapsed < 1.0, f"a {len(line)}-character line took {elapsed:.1f} s"
 
