@@ -54,12 +54,12 @@ def test_an_error_deep_in_a_chain_names_the_deep_file_and_line(tmp_path: Path) -
 def test_duplicate_lines_parse_in_linear_time(tmp_path: Path, count: int) -> None:
     path = tmp_path / "dup.txt"
     path.write_text("six>=1.0 ; python_version >= '3'\n" * count, encoding="utf-8")
-    start = time.monotonic()
+    start = time.process_time()
     rs = read_requirements(path)
-    elapsed = time.monotonic() - start
+    elapsed = time.process_time() - start
     assert len(rs.requirements) == count
     assert rs.requirements[-1].origin.line == count
-    assert elapsed < 1.0, f"{count} lines took {elapsed:.2f} s"
+    assert elapsed < 1.0, f"{count} lines took {elapsed:.2f} s of CPU"
 
 
 
@@ -71,11 +71,11 @@ def test_duplicate_lines_parse_in_linear_time(tmp_path: Path, count: int) -> Non
     "six[" + "a," * 20_000 + "b]",
 ])
 def test_long_lines_read_in_linear_time(line: str) -> None:
-    start = time.monotonic()
+    start = time.process_time()
     with contextlib.suppress(InputError):
         parse_requirements(line + "\n")
-    elapsed = time.monotonic() - start
-    assert elapsed < 1.0, f"a {len(line)}-character line took {elapsed:.1f} s"
+    elapsed = time.process_time() - start
+    assert elapsed < 1.0, f"a {len(line)}-character line took {elapsed:.1f} s of CPU"
 
 # -- pyproject.toml ----------------------------------------------------------------------------------
 def pyproject_error(tmp_path: Path, text: str, *, extras: tuple[str, ...] = (),
