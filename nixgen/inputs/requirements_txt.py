@@ -41,6 +41,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 
 from nixgen.errors import InputError
 from nixgen.inputs.model import Origin, RequirementSet, UserRequirement
+from nixgen.inputs.tomlshape import MAX_INPUT_BYTES, FileTooLarge, read_limited
 
 __all__ = ["parse_requirements", "read_requirements"]
 
@@ -362,7 +363,10 @@ def _resolve(path: Path, display: str, at: _Line | None) -> Path:
 def _read_text(path: Path, display: str, at: _Line | None, spelt: str) -> str:
     """The file's bytes, decoded as pip decodes a requirements file (but without the locale fallback)."""
     try:
-        data = path.read_bytes()
+        data = read_limited(path)
+    except FileTooLarge:
+        raise _at(at, display, f"is larger than {MAX_INPUT_BYTES >> 20} MiB; it is not a requirements file",
+                  hint="name the requirements file itself (not a device or a stream that does not end)") from None
     except FileNotFoundError:
         if at is None:
             raise InputError("no such file", path=display, hint="check the path") from None

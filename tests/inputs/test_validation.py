@@ -237,3 +237,16 @@ def test_the_cli_exits_2_without_a_traceback(tmp_path: Path) -> None:
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr
     assert "build-system.requires: expected an array, got a string ('setuptools')" in proc.stderr
+
+
+def test_an_endless_include_or_lock_is_refused_without_reading_it_all(tmp_path: Path) -> None:
+    req = tmp_path / "requirements.txt"
+    req.write_text("six\n-r /dev/zero\n", encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        read_requirements(req)
+    assert info.value.line == 2 and "/dev/zero is larger than 64 MiB" in info.value.message
+    lock = tmp_path / "uv.lock"
+    lock.symlink_to("/dev/zero")
+    with pytest.raises(InputError) as info:
+        read_uv_lock(lock)
+    assert info.value.message == f"{lock}: is larger than 64 MiB; it is not a uv lock"
