@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -13,18 +14,22 @@ import click
 from packaging.utils import canonicalize_name
 
 from nixgen import __version__
-from nixgen.errors import NixgenError, UsageError
-from nixgen.resolve.model import PROVIDERS, Provider
+from nixgen.core.kinds import FORCED_PROVIDERS, OUTPUT_FORMATS, PREFERS, STRATEGIES, ForcedProvider, OutputFormat
+from nixgen.errors import NixgenError, UsageError, exit_codes_help
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 class DefaultGroup(click.Group):
-    """A group whose first argument, when it is not a command, is the input of ``generate``."""
+    """A group whose first argument, when it is a file (an existing path, or a word with ``/`` or ``.``), is
+    the input of ``generate``; a command name runs the command; anything else is click's "No such command",
+    with its "Did you mean" (exit 2)."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
-            args = ["generate", *args]
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            first = args[0]
+            if "/" in first or "." in first or Path(first).exists():
+                args = ["generate", *args]
         return super().parse_args(ctx, args)
 
 
@@ -39,13 +44,15 @@ def _exclude_newer(_ctx: click.Context, _param: click.Parameter, value: str | No
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _providers(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> dict[str, Provider]:
-    out: dict[str, Provider] = {}
+def _providers(_ctx: click.Context, _param: click.Parameter,
+               values: tuple[str, ...]) -> dict[str, ForcedProvider]:
+    out: dict[str, ForcedProvider] = {}
     for value in values:
         name, sep, provider = value.partition("=")
-        if not sep or not name or provider not in PROVIDERS:
-            raise click.BadParameter(f"{value!r}: expected NAME={'|'.join(PROVIDERS)}")
-        out[canonicalize_name(name)] = provider
+        forced = next((p for p in FORCED_PROVIDERS if p == provider), None)
+        if not sep or not name or forced is None:
+            raise click.BadParameter(f"{value!r}: expected NAME={'|'.join(FORCED_PROVIDERS)}")
+        out[canonicalize_name(name)] = forced
     return out
 
 
@@ -54,13 +61,17 @@ def resolve_options(func: F) -> F:
     decorators = [
         click.option("--index-url", "-i", "index_url", metavar="URL",
                      help="Package index (PEP 691). Default: pip's configuration, else the public index."),
-        click.option("--extra-index-url", multiple=True, metavar="URL", help="More indexes to search."),
+        click.option("--extra-index-url", multiple=True, metavar="URL",
+                     help="More indexes to search. The first index (in order) that has a project serves all "
+                          "of its files; later ones cannot add to it."),
         click.option("--offline", is_flag=True, help="Use only the local cache; fail on anything missing."),
         click.option("--exclude-newer", callback=_exclude_newer, metavar="DATE",
-                     help="Ignore files uploaded after DATE (a date means its midnight UTC)."),
+                     help="Ignore files uploaded after DATE (a date means its midnight UTC). nixpkgs' versions are "
+                          "kept (the binary cache does not move), and their dependencies read from their own files "
+                          "whatever their upload date."),
         click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
                      help="Cache directory (default: the user cache dir; env NIXGEN_CACHE_DIR)."),
-        click.option("--prefer", type=click.Choice(["nixpkgs", "latest"]), default="nixpkgs", show_default=True,
+        click.option("--prefer", type=click.Choice(PREFERS), default="nixpkgs", show_default=True,
                      help="nixpkgs: keep the snapshot's version when it fits (a binary-cache hit); "
                           "latest: newest release."),
         click.option("--provider", "providers", multiple=True, callback=_providers, metavar="NAME=PROVIDER",
@@ -75,25 +86,39 @@ def resolve_options(func: F) -> F:
         click.option("--overrides", "override_files", multiple=True,
                      type=click.Path(dir_okay=False, path_type=Path),
                      help="Your own override rules (TOML), applied before nixgen's curated ones."),
-        click.option("--strategy", type=click.Choice(["min-build", "latest"]), default="min-build",
+        click.option("--strategy", type=click.Choice(STRATEGIES), default="min-build",
                      show_default=True,
                      help="min-build: least estimated build time (wheels for nixpkgs packages that would "
                           "rebuild); latest: newest versions, and say what they cost."),
         click.option("--no-build-metadata", "no_build_metadata", is_flag=True,
                      help="Never run a package's build backend to learn its dependencies (PEP 517 hook)."),
+        click.option("--allow-unboxed-builds", "allow_unboxed_builds", is_flag=True,
+                     help="Where no box is possible (no user namespaces), run build backends anyway, with only "
+                          "an environment allow-list."),
         click.option("--tests", is_flag=True, help="Run the tests of packages built from the index (default: off)."),
         click.option("--extra", "extras", multiple=True, metavar="NAME",
                      help="pyproject.toml: also install this optional-dependencies extra."),
         click.option("--group", "groups", multiple=True, metavar="NAME",
                      help="pyproject.toml: also install this PEP 735 dependency group."),
+        click.option("--no-relax", "no_relax", is_flag=True,
+                     help="Refuse the upstream pins nixpkgs relaxes between its own packages and resolve strictly "
+                          "(what that costs — the rebuilds it causes — shows in the summary)."),
+        click.option("--image-cmd", "image_cmd", metavar="COMMAND",
+                     help="The command of the container image (packages.<linux-system>.image), as a shell would "
+                          "split it (default: python3). Recorded in the lock."),
         click.option("--quiet", "-q", is_flag=True, help="No progress and no summary table on stderr."),
+        click.option("--verbose", "-v", "verbose", count=True,
+                     help="-v: every index request (credentials masked); -vv: also each decision and why."),
+        click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
+                     help="Colour on stderr: auto (a terminal, unless NO_COLOR is set), always or never."),
     ]
     for decorator in reversed(decorators):
         func = decorator(func)
     return func
 
 
-@click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]},
+             epilog=exit_codes_help())
 @click.version_option(__version__, prog_name="nixgen")
 def cli() -> None:
     """Turn Python requirements into a reproducible Nix flake.
@@ -105,8 +130,17 @@ def cli() -> None:
 
 
 @contextmanager
-def _progress(quiet: bool) -> Iterator[Callable[[str, int], None] | None]:
-    """A live line on stderr counting index requests (only on a terminal)."""
+def _progress(quiet: bool, verbose: int = 0) -> Iterator[Callable[[str, int], None] | None]:
+    """A live line on stderr counting index requests (only on a terminal); with ``verbose``, a line per
+    request instead (credentials masked)."""
+    if verbose:
+        from nixgen.pypi.urls import redact_url
+
+        def log(url: str, nbytes: int) -> None:
+            click.echo(f"nixgen: GET {redact_url(url)} ({nbytes} bytes)", err=True)
+
+        yield log
+        return
     if quiet or not sys.stderr.isatty():
         yield None
         return
@@ -139,22 +173,120 @@ def _options(kwargs: dict[str, Any]) -> Any:
                    python=kwargs["python"], systems=tuple(kwargs["systems"]) or Options.systems,
                    snapshot_dir=kwargs["snapshot_dir"],
                    override_files=tuple(kwargs["override_files"]), tests=kwargs["tests"],
-                   strategy=kwargs["strategy"], build_metadata=not kwargs["no_build_metadata"])
+                   strategy=kwargs["strategy"], build_metadata=not kwargs["no_build_metadata"],
+                   extras=tuple(kwargs.get("extras", ())), groups=tuple(kwargs.get("groups", ())),
+                   image_cmd=tuple(shlex.split(kwargs["image_cmd"])) if kwargs.get("image_cmd") else (),
+                   allow_unboxed_builds=kwargs.get("allow_unboxed_builds", False),
+                   no_relax=kwargs.get("no_relax", False),
+                   upgrade=kwargs.get("upgrade", False),
+                   upgrade_packages=frozenset(canonicalize_name(n) for n in kwargs.get("upgrade_packages", ())))
 
 
-def _locked(path: Path, kwargs: dict[str, Any]) -> Any:
+def _note(text: str) -> None:
+    click.echo(f"note: {text}", err=True)
+
+
+def _read_lock(path: Path) -> Any:
+    """A nixgen pylock.toml, with a note for each recorded override file that is missing or changed."""
+    from nixgen.lock.pylock import read_pylock
+    from nixgen.session import override_changes
+
+    lock = read_pylock(path)
+    for f, how in override_changes(lock.overrides):
+        _note(f"the overrides file {f.path} recorded in {path} is {how}; the lock's recipes are used as "
+              "locked (re-lock to apply the file as it is now)")
+    return lock
+
+
+def _previous(output: Path | None) -> Any:
+    """The lock already at ``output`` (re-locking prefers its pins), or None."""
+    from nixgen.errors import InputError
+    from nixgen.lock.pylock import is_pylock, read_pylock
+
+    if output is None or not is_pylock(output) or not output.is_file():
+        return None
+    try:
+        return read_pylock(output)
+    except InputError as err:
+        _note(f"{output} is not a lock this nixgen can read ({err.message.splitlines()[0]}); "
+              "resolving without its pins")
+        return None
+
+
+def _relock_input(lock: Any, path: Path, kwargs: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """Re-locking from a lock: its recorded sources and options (the command line's --upgrade flags on top)."""
     from nixgen.inputs.detect import read_input
-    from nixgen.inputs.model import RequirementSet
-    from nixgen.pipeline import lock_requirements
 
-    data = read_input(path, kwargs.get("extras", ()), kwargs.get("groups", ()))
-    if not isinstance(data, RequirementSet):
-        return data  # already locked (pylock.toml)
-    with _progress(kwargs["quiet"]) as on_fetch:
-        return lock_requirements(data, _options(kwargs), on_fetch)
+    options = lock.options
+    if not options.sources:
+        raise UsageError(f"{path} records no sources to lock again from",
+                         hint="run `nixgen lock` on the requirements file instead")
+    missing = [f.path for f in lock.overrides.files if not Path(f.path).is_file()]
+    if missing:
+        raise UsageError(f"the overrides file(s) {', '.join(missing)} recorded in {path} are missing",
+                         hint="restore them, or lock again from the sources without them: "
+                              f"`nixgen lock {options.sources[0]} -o {path}`")
+    merged = {**kwargs, "python": options.python, "systems": options.systems, "prefer": options.prefer,
+              "strategy": options.strategy, "providers": dict(options.providers), "tests": options.tests,
+              "no_build_metadata": not options.build_metadata, "exclude_newer": options.exclude_newer,
+              "override_files": tuple(Path(f.path) for f in lock.overrides.files), "extras": options.extras,
+              "groups": options.groups, "no_relax": options.no_relax,
+              "image_cmd": shlex.join(options.image_cmd) if options.image_cmd else None,
+              "snapshot_dir": Path(options.snapshot) if options.snapshot else kwargs["snapshot_dir"],
+              "index_url": options.index_urls[0] if options.index_urls and "****" not in options.index_urls[0]
+              else kwargs["index_url"]}
+    return read_input(Path(options.sources[0]), options.extras, options.groups), merged
 
 
-def _emit(text: str, output: Path | None) -> None:
+def _locked(path: Path, kwargs: dict[str, Any], *, relock: bool = False, previous: Any = None) -> Any:
+    """The lock for FILE: read as it is (a pylock.toml), or resolved now (re-resolved, for ``relock``)."""
+    from nixgen.inputs.detect import read_input
+    from nixgen.lock.pylock import is_pylock
+    from nixgen.pipeline import lock
+    from nixgen.session import Session
+
+    if is_pylock(path):
+        existing = _read_lock(path)
+        if not relock:
+            return existing
+        reqset, kwargs = _relock_input(existing, path, kwargs)
+        previous = previous or existing
+    else:
+        reqset = read_input(path, kwargs.get("extras", ()), kwargs.get("groups", ()))
+    options = _options(kwargs)
+    session = Session.load(options.snapshot_dir, options.override_files)
+    with _progress(kwargs["quiet"], kwargs.get("verbose", 0)) as on_fetch:
+        made = lock(reqset, session, options, on_fetch, previous)
+    if kwargs.get("verbose", 0) >= 2:
+        _decisions(made)
+    return made
+
+
+def _decisions(made: Any) -> None:
+    """-vv: each package's provider and why, per system."""
+    from nixgen.emit import words
+
+    for plan in made.plans:
+        for p in plan.packages:
+            click.echo(f"nixgen: {plan.system}: {p.name} {p.version} from {p.provider}: {words.reason(p)}", err=True)
+
+
+def _emit(text: str, output: Path | None, check: bool, what: str) -> None:
+    """Write ``text`` (atomically) or print it; with ``check``, compare with ``output`` and write nothing."""
+    if check:
+        from nixgen.errors import CheckWouldChange
+
+        if output is None:
+            raise UsageError("--check needs -o FILE: the file to compare with")
+        try:
+            old = output.read_text(encoding="utf-8")
+        except OSError:
+            old = None
+        if old == text:
+            click.echo(f"{output} is up to date", err=True)
+            return
+        raise CheckWouldChange(f"{output} would change: {_difference(old, text, what)}",
+                               hint="run the same command without --check to write it")
     if output is None:
         sys.stdout.write(text)
         sys.stdout.flush()
@@ -164,42 +296,112 @@ def _emit(text: str, output: Path | None) -> None:
     write_atomic(output, text)
 
 
-def _summary(locked: Any, plan: Any, quiet: bool) -> None:
-    if quiet:
+def _difference(old: str | None, new: str, what: str) -> str:
+    """A short summary of how ``new`` differs from ``old``."""
+    if old is None:
+        return "it does not exist yet"
+    if what == "lock":
+        import tomllib
+
+        def pins(text: str) -> dict[str, str]:
+            try:
+                data = tomllib.loads(text)
+            except tomllib.TOMLDecodeError:
+                return {}
+            out = {str(p.get("name")): str(p.get("version")) for p in data.get("packages", [])}
+            for p in data.get("tool", {}).get("nixgen", {}).get("nixpkgs-only", []):
+                out[str(p.get("name"))] = str(p.get("version"))
+            return out
+
+        before, after = pins(old), pins(new)
+        changes = [f"+{n} {after[n]}" for n in sorted(set(after) - set(before))]
+        changes += [f"-{n} {before[n]}" for n in sorted(set(before) - set(after))]
+        changes += [f"{n} {before[n]} → {after[n]}" for n in sorted(set(before) & set(after))
+                    if before[n] != after[n]]
+        if changes:
+            return ", ".join(changes[:12]) + (f" (and {len(changes) - 12} more)" if len(changes) > 12 else "")
+    import difflib
+
+    diff = [d for d in difflib.unified_diff(old.splitlines(), new.splitlines(), lineterm="", n=0)
+            if d[:1] in "+-" and not d.startswith(("+++", "---"))]
+    return f"{sum(d.startswith('+') for d in diff)} line(s) added, {sum(d.startswith('-') for d in diff)} removed"
+
+
+def _summary(lock: Any, kwargs: dict[str, Any], quiet: bool = False) -> None:
+    if quiet or kwargs["quiet"]:
         return
     from nixgen.emit.report import print_summary
 
-    print_summary(locked, plan)
+    print_summary(lock, color=kwargs.get("color", "auto"))
+
+
+_CHECK_HELP = ("Compare with the file at -o instead of writing it: exit 0 when up to date, 8 when it would change. "
+               "A flake made without a lock or --exclude-newer can change whenever the index does.")
+
+
+@cli.command()
+@click.argument("input_file", metavar="FILE", type=click.Path(path_type=Path))
+@click.option("--output", "-o", type=click.Path(path_type=Path),
+              help="Write the flake here (atomically) instead of stdout; with --format nix, the directory (or "
+                   "default.nix path) for default.nix and shell.nix; with --format overlay, the overlay.nix path.")
+@click.option("--format", "fmt", type=click.Choice(OUTPUT_FORMATS), default="flake", show_default=True,
+              help="flake: a self-contained flake.nix; nix: default.nix and shell.nix for nix-build/nix-shell "
+                   "without flakes (nixpkgs pinned by fetchTarball); overlay: one overlay.nix for your own flake "
+                   "or nixpkgs import (a pylock.toml is written beside it, to make it again).")
+@click.option("--check", is_flag=True, help=_CHECK_HELP)
+@resolve_options
+def generate(input_file: Path, output: Path | None, fmt: OutputFormat, check: bool, **kwargs: Any) -> None:
+    """Write a flake.nix for FILE (requirements.txt, pyproject.toml, uv.lock, poetry.lock or pylock.toml)."""
+    from nixgen.lock.pylock import is_pylock
+    from nixgen.pipeline import render_files
+
+    if fmt == "nix" and output is None:
+        raise UsageError("--format nix writes two files, default.nix and shell.nix",
+                         hint="give the directory for them: -o DIR (or -o DIR/default.nix)")
+    out_dir = None if output is None else output.parent if output.suffix == ".nix" else output
+    locked = _locked(input_file, kwargs)
+    files = render_files(locked, fmt, out_dir)
+    if fmt == "flake":
+        _emit(files["flake.nix"], output, check, "flake")
+    elif fmt == "overlay":
+        _emit(files["overlay.nix"], output, check, "overlay")
+        if output is not None and not is_pylock(input_file) and not check:
+            from nixgen.emit.header import command
+            from nixgen.lock.pylock import write_pylock
+
+            assert out_dir is not None
+            _emit(write_pylock(locked, out_dir, command(locked, lock=True)), out_dir / "pylock.toml", False, "lock")
+    else:
+        assert out_dir is not None
+        for name, text in files.items():
+            _emit(text, out_dir / name, check, "nix")
+    _summary(locked, kwargs, check)
 
 
 @cli.command()
 @click.argument("input_file", metavar="FILE", type=click.Path(path_type=Path))
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the flake here (atomically) instead of stdout.")
+              help="Write the lock here (atomically) instead of stdout; name it pylock.toml. An existing "
+                   "nixgen lock there is re-locked: its index pins are kept where they still fit.")
+@click.option("--check", is_flag=True, help=_CHECK_HELP)
+@click.option("--upgrade", "-U", is_flag=True, help="Re-locking: drop the preference for every locked pin.")
+@click.option("--upgrade-package", "-P", "upgrade_packages", multiple=True, metavar="NAME",
+              help="Re-locking: drop the preference for NAME's locked pin (repeatable).")
 @resolve_options
-def generate(input_file: Path, output: Path | None, **kwargs: Any) -> None:
-    """Write a flake.nix for FILE (requirements.txt or pylock.toml)."""
-    from nixgen.pipeline import render
+def lock(input_file: Path, output: Path | None, check: bool, **kwargs: Any) -> None:
+    """Resolve FILE and write the result as a PEP 751 lock (pylock.toml).
 
-    locked = _locked(input_file, kwargs)
-    text, plan = render(locked, kwargs["snapshot_dir"], output.parent if output is not None else None)
-    _emit(text, output)
-    _summary(locked, plan, kwargs["quiet"])
+    FILE may be a pylock.toml nixgen wrote: it is locked again from the sources and options it records.
+    """
+    from nixgen.emit.header import command
+    from nixgen.lock.pylock import is_pylock, write_pylock
 
-
-@cli.command()
-@click.argument("input_file", metavar="FILE", type=click.Path(path_type=Path))
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the lock here (atomically) instead of stdout; name it pylock.toml.")
-@resolve_options
-def lock(input_file: Path, output: Path | None, **kwargs: Any) -> None:
-    """Resolve FILE and write the result as a PEP 751 lock (pylock.toml)."""
-    from nixgen.emit.pylock import write_pylock
-    from nixgen.pipeline import plan_of
-
-    locked = _locked(input_file, kwargs)
-    _emit(write_pylock(locked), output)
-    _summary(locked, plan_of(locked, kwargs["snapshot_dir"]), kwargs["quiet"])
+    previous = _previous(output)
+    locked = _locked(input_file, kwargs, relock=True, previous=previous)
+    # Paths in the lock are relative to where it is written; on stdout, to the lock it was made from (or here).
+    directory = output.parent if output is not None else input_file.parent if is_pylock(input_file) else Path.cwd()
+    _emit(write_pylock(locked, directory, command(locked, lock=True)), output, check, "lock")
+    _summary(locked, kwargs, check)
 
 
 @cli.command()
@@ -209,54 +411,98 @@ def lock(input_file: Path, output: Path | None, **kwargs: Any) -> None:
 def report(input_file: Path, as_json: bool, **kwargs: Any) -> None:
     """What comes from the binary cache, what is fetched or built, why, and the estimated build time."""
     from nixgen.emit.report import print_summary, report_json
-    from nixgen.pipeline import plan_of
 
     locked = _locked(input_file, {**kwargs, "quiet": kwargs["quiet"] or as_json})
-    plan = plan_of(locked, kwargs["snapshot_dir"])
+    systems = tuple(kwargs["systems"])
     if as_json:
-        click.echo(report_json(locked, plan), nl=False)
+        click.echo(report_json(locked, systems), nl=False)
     else:
-        print_summary(locked, plan, stdout=True)
+        print_summary(locked, stdout=True, systems=systems, color=kwargs["color"])
+
+
+def _default_substituter() -> str:
+    """The first of Nix's configured substituters (``nix show-config``), as Nix itself would ask."""
+    import subprocess
+
+    from nixgen.nixcmd import flake_command
+
+    nix = flake_command()
+    if nix is not None:
+        try:
+            proc = subprocess.run([*nix, "show-config"], capture_output=True, text=True, timeout=60)
+        except (OSError, subprocess.TimeoutExpired):
+            proc = None
+        for line in proc.stdout.splitlines() if proc is not None else ():
+            key, _, value = line.partition("=")
+            if key.strip() == "substituters" and value.split():
+                return value.split()[0]
+    raise UsageError("no binary cache to ask: Nix is not installed or has no substituters configured",
+                     hint="pass --substituter URL")
 
 
 @cli.command("verify")
 @click.argument("input_file", metavar="FILE", type=click.Path(path_type=Path))
-@click.option("--substituter", required=True, metavar="URL", help="A Nix binary cache (HTTP) to ask.")
+@click.option("--substituter", metavar="URL",
+              help="A Nix binary cache (HTTP) to ask (default: the first of Nix's configured substituters, "
+                   "`nix show-config`).")
 @click.option("--nixpkgs", "nixpkgs_ref", metavar="FLAKEREF",
               help="Evaluate against this nixpkgs instead of the pinned one (a checkout: path:/src/nixpkgs).")
 @click.option("--eval/--no-eval", "evaluate", default=True, show_default=True,
               help="Evaluate the generated flake with Nix for every package's out path; --no-eval checks only "
                    "the packages predicted cached, by the snapshot's out paths.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output on stdout.")
 @resolve_options
-def verify_command(input_file: Path, substituter: str, nixpkgs_ref: str | None, evaluate: bool,
-                   **kwargs: Any) -> None:
-    """Compare the predicted cache hits with what the binary cache at URL actually holds.
+def verify_command(input_file: Path, substituter: str | None, nixpkgs_ref: str | None, evaluate: bool,
+                   as_json: bool, **kwargs: Any) -> None:
+    """Compare the predicted cache hits with what the binary cache actually holds, for each system
+    (``--system`` selects).
 
-    Exits 1 when a package predicted to come from the cache would have to be built.
+    Exits 9 when a package predicted to come from the cache would have to be built, 10 when Nix cannot
+    evaluate the flake.
     """
+    import json
+
+    from nixgen.errors import PredictionWrong
+    from nixgen.lock.schema import encode
     from nixgen.nixcmd import flake_command
     from nixgen.nixpkgs.snapshot import Snapshot
     from nixgen.pipeline import choose_target, render
     from nixgen.verify import ask_cache, compare, evaluate_out_paths, render_checks, snapshot_out_paths
 
     locked = _locked(input_file, {**kwargs, "quiet": True})
-    text, plan = render(locked, kwargs["snapshot_dir"], input_file.resolve().parent)
-    _target, pyset = choose_target(Snapshot.load(kwargs["snapshot_dir"]), kwargs["python"], plan.system)
+    substituter = substituter or _default_substituter()
+    text = render(locked, input_file.resolve().parent)
     if evaluate and flake_command() is None:
         click.echo("note: nix is not on PATH; checking the packages predicted cached by the snapshot's out "
                    "paths (install Nix for exact out paths)", err=True)
         evaluate = False
-    if evaluate:
-        out_paths = evaluate_out_paths(text, plan, nixpkgs=nixpkgs_ref)
-        method = f"out paths from nix eval of the flake for {plan.system}"
-    else:
-        out_paths = snapshot_out_paths(plan, pyset)
-        method = "out paths from the snapshot"
-    in_cache = ask_cache([path for path, _ in out_paths.values() if path is not None], substituter)
-    checks = compare(plan, out_paths, in_cache, pyset)
-    click.echo(render_checks(checks, method))
-    if any(c.surprise for c in checks):
-        sys.exit(1)
+    snapshot = Snapshot.load(kwargs["snapshot_dir"])
+    wanted = tuple(kwargs["systems"])
+    results = []
+    wrong = False
+    for plan in locked.plans:
+        if wanted and plan.system not in wanted:
+            continue
+        _target, pyset = choose_target(snapshot, plan.python_version, plan.system)
+        if evaluate:
+            out_paths = evaluate_out_paths(text, plan, nixpkgs=nixpkgs_ref)
+            method = f"out paths from nix eval of the flake for {plan.system}"
+        else:
+            out_paths = snapshot_out_paths(plan, pyset)
+            method = f"out paths from the snapshot for {plan.system}"
+        in_cache = ask_cache([path for path, _ in out_paths.values() if path is not None], substituter)
+        checks = compare(plan, out_paths, in_cache, pyset)
+        wrong = wrong or any(c.surprise for c in checks)
+        if as_json:
+            results.append({"system": plan.system, "method": method, "checks": [
+                {**encode(c), "agrees": c.agrees, "surprise": c.surprise, "changed": c.changed} for c in checks]})
+        else:
+            click.echo(render_checks(checks, method))
+    if as_json:
+        click.echo(json.dumps({"substituter": substituter, "systems": results}, indent=2, sort_keys=True))
+    if wrong:
+        raise PredictionWrong("a package predicted to come from the binary cache would have to be built",
+                              hint="see the DIFF lines above")
 
 
 @cli.command("rodeo")
@@ -273,14 +519,16 @@ def verify_command(input_file: Path, substituter: str, nixpkgs_ref: str | None, 
 @click.option("--html", "html_out", type=click.Path(dir_okay=False, path_type=Path), help="Results as HTML.")
 @click.option("--github-actions", "gha_out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write a GitHub Actions workflow running the matrix as a CI matrix, and run nothing.")
-@click.option("--index-url", "-i", "index_url", metavar="URL")
-@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--exclude-newer", metavar="DATE")
-@click.option("--offline", is_flag=True)
+@click.option("--index-url", "-i", "index_url", metavar="URL", help="Package index the cells resolve against.")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Cache directory the cells share (default: the user cache dir; env NIXGEN_CACHE_DIR).")
+@click.option("--exclude-newer", metavar="DATE", help="Ignore files uploaded after DATE, in every cell.")
+@click.option("--offline", is_flag=True, help="Cells use only the local cache.")
+@click.option("--quiet", "-q", is_flag=True, help="No line per finished cell on stderr.")
 def rodeo(matrix_file: Path, jobs: int, cell_timeout: float, build: bool, only: tuple[str, ...],
           workdir: Path | None, json_out: Path | None, md_out: Path | None, html_out: Path | None,
           gha_out: Path | None, index_url: str | None, cache_dir: Path | None, exclude_newer: str | None,
-          offline: bool) -> None:
+          offline: bool, quiet: bool) -> None:
     """Run a matrix of package sets x Pythons x systems and report each cell's outcome."""
     import json
     import tempfile
@@ -305,6 +553,8 @@ def rodeo(matrix_file: Path, jobs: int, cell_timeout: float, build: bool, only: 
         common.append("--offline")
 
     def show(result: Any) -> None:
+        if quiet:
+            return
         where = f" at {result.failed_stage}: {result.error.splitlines()[0] if result.error else ''}" \
             if result.failed_stage else ""
         click.echo(f"{result.set} py{result.python} {result.system}: {result.status}{where} "
@@ -329,10 +579,13 @@ def rodeo(matrix_file: Path, jobs: int, cell_timeout: float, build: bool, only: 
 
 @cli.command("rodeo-merge")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--markdown", "md_out", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--html", "html_out", type=click.Path(dir_okay=False, path_type=Path))
-def rodeo_merge(files: tuple[Path, ...], json_out: Path | None, md_out: Path | None, html_out: Path | None) -> None:
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="Merged results as JSON.")
+@click.option("--markdown", "md_out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Merged results as Markdown.")
+@click.option("--html", "html_out", type=click.Path(dir_okay=False, path_type=Path), help="Merged results as HTML.")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing on stdout when no output file is given.")
+def rodeo_merge(files: tuple[Path, ...], json_out: Path | None, md_out: Path | None, html_out: Path | None,
+                quiet: bool) -> None:
     """Merge the JSON results of single cells (e.g. CI jobs' artifacts) into one report."""
     import json
 
@@ -358,21 +611,28 @@ def rodeo_merge(files: tuple[Path, ...], json_out: Path | None, md_out: Path | N
         write_atomic(md_out, render_markdown(merged))
     if html_out is not None:
         write_atomic(html_out, render_html(merged))
-    if json_out is None and md_out is None and html_out is None:
+    if json_out is None and md_out is None and html_out is None and not quiet:
         click.echo(render_markdown(merged), nl=False)
 
 
 @cli.command("explain")
 @click.argument("name")
 @click.argument("input_file", metavar="FILE", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output on stdout.")
 @resolve_options
-def explain_command(name: str, input_file: Path, **kwargs: Any) -> None:
-    """Why NAME is in FILE's closure, which provider was chosen and why, and what it costs."""
-    from nixgen.emit.report import explain
-    from nixgen.pipeline import plan_of
+def explain_command(name: str, input_file: Path, as_json: bool, **kwargs: Any) -> None:
+    """Why NAME is in FILE's closure, which provider was chosen and why, and what it costs (per system)."""
+    from nixgen.emit.report import explain, explain_json
+    from nixgen.errors import ProjectNotFound
 
     locked = _locked(input_file, {**kwargs, "quiet": True})
-    click.echo(explain(locked, plan_of(locked, kwargs["snapshot_dir"]), name))
+    systems = tuple(kwargs["systems"])
+    plans = [p for p in locked.plans if not systems or p.system in systems]
+    texts = [t for p in plans if (t := explain(p, name)) is not None]
+    if not texts:
+        raise ProjectNotFound(f"{canonicalize_name(name)} is not in this resolution",
+                              hint=f"`nixgen report {input_file}` lists every package")
+    click.echo(explain_json(locked, plans, name) if as_json else "\n".join(texts), nl=not as_json)
 
 
 @cli.group()
@@ -402,9 +662,11 @@ def import_nix_index(database: Path, output: Path, rev: str, nar_hash: str, last
 
 @nixpkgs.command("import-nixpkgs")
 @click.argument("source", metavar="PATH|FLAKEREF")
-@click.option("--output", "-o", type=click.Path(file_okay=False, path_type=Path), required=True)
-@click.option("--set", "package_set", default="python313Packages", show_default=True)
-@click.option("--system", default="x86_64-linux", show_default=True)
+@click.option("--output", "-o", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Directory to write the snapshot to.")
+@click.option("--set", "package_set", default="python313Packages", show_default=True,
+              help="The package set to evaluate.")
+@click.option("--system", default="x86_64-linux", show_default=True, help="The Nix system to evaluate it for.")
 @click.option("--rev", default="", help="The revision (pinned in generated flakes; a flake's locked one if not given).")
 @click.option("--nar-hash", default="", help="Its narHash (a flake's locked one if not given).")
 def import_nixpkgs_command(source: str, output: Path, package_set: str, system: str, rev: str,
@@ -422,8 +684,9 @@ def import_nixpkgs_command(source: str, output: Path, package_set: str, system: 
 
 @nixpkgs.command("show")
 @click.argument("name", required=False)
-@click.option("--snapshot", "snapshot_dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--python", "python", metavar="X.Y")
+@click.option("--snapshot", "snapshot_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="A snapshot directory (default: the embedded one).")
+@click.option("--python", "python", metavar="X.Y", help="Whose package set (default: python3's).")
 def show(name: str | None, snapshot_dir: Path | None, python: str | None) -> None:
     """Show the snapshot's provenance, or what it has for the project NAME."""
     from nixgen.nixpkgs.snapshot import Snapshot
@@ -452,8 +715,10 @@ def overrides_group() -> None:
 @overrides_group.command("show")
 @click.argument("name")
 @click.option("--version", "version", metavar="VERSION", help="Only the rules for this version.")
-@click.option("--overrides", "override_files", multiple=True, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--snapshot", "snapshot_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--overrides", "override_files", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Your own override rules (TOML), shown before the curated ones.")
+@click.option("--snapshot", "snapshot_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="The snapshot that validates native inputs (default: the embedded one).")
 def overrides_show(name: str, version: str | None, override_files: tuple[Path, ...],
                    snapshot_dir: Path | None) -> None:
     """Print the override rules that apply to the project NAME."""

@@ -1,27 +1,30 @@
-"""The pipeline, cut where the lock file cuts it: inputs → index + snapshot → resolve → plan → text.
+"""The pipeline, orchestration only: inputs → index + snapshot → resolve → plan → lock → text.
 
-``lock_requirements`` does the I/O-bound half (index and snapshot), ``render`` the pure half; both
-``nixgen generate`` and ``nixgen lock`` are these two calls in sequence.
+``lock`` does the I/O-bound half (the index, through the session's snapshot and overrides) and returns a
+:class:`~nixgen.lock.model.Lock`; ``render`` turns a lock into flake text and needs nothing else. ``nixgen
+generate`` is these two calls in sequence, ``nixgen lock`` the first and the PEP 751 writer.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from functools import lru_cache
 from pathlib import Path
 
-from nixgen.emit.flake import NixpkgsPin, render_flake
+from nixgen.core.kinds import ForcedProvider, OutputFormat, Prefer, Strategy
+from nixgen.emit.flake import render_classic, render_flake, render_overlay_file
+from nixgen.emit.header import header_lines
 from nixgen.errors import NixgenError, ResolutionError, UsageError
 from nixgen.inputs.model import RequirementSet
+from nixgen.lock.model import Alternative, Lock, LockOptions, NixpkgsPin, SystemFailure, Trade
 from nixgen.nixpkgs.snapshot import PythonSet, Snapshot
-from nixgen.overrides import Overrides, load_overrides
 from nixgen.plan import Plan, make_plan
-from nixgen.plan.status import predict
+from nixgen.plan.optimize import min_build, python_candidates
 from nixgen.resolve import SYSTEMS, Resolution, ResolveOptions, Target, resolve
-from nixgen.resolve.model import Provider
+from nixgen.session import Session
 
 
 @dataclass(frozen=True)
@@ -32,53 +35,32 @@ class Options:
     offline: bool = False
     exclude_newer: datetime | None = None
     cache_dir: Path | None = None
-    prefer: str = "nixpkgs"
-    providers: Mapping[str, Provider] = field(default_factory=dict)
+    prefer: Prefer = "nixpkgs"
+    providers: Mapping[str, ForcedProvider] = field(default_factory=dict)
     python: str | None = None
     systems: tuple[str, ...] = tuple(SYSTEMS)  # every Nix system nixgen knows, x86_64-linux first
     snapshot_dir: Path | None = None
     override_files: tuple[Path, ...] = ()
     tests: bool = False
-    strategy: str = "min-build"  # "min-build": least estimated build time; "latest": newest versions
+    strategy: Strategy = "min-build"
     build_metadata: bool = True  # may run PEP 517 metadata hooks of sdists whose metadata is not static
-
-
-@dataclass(frozen=True)
-class Locked:
-    """Resolutions (one per Nix system that resolved) with the snapshot pin and provenance."""
-
-    resolutions: tuple[Resolution, ...]
-    nixpkgs: NixpkgsPin
-    sources: tuple[str, ...]
-    exclude_newer: datetime | None = None
-    forced: frozenset[str] = frozenset()
-    tests: bool = False
-    override_files: tuple[str, ...] = ()
-    traded: frozenset[str] = frozenset()  # nixpkgs packages min-build took as wheels instead of rebuilding
-    strategy_notes: tuple[str, ...] = ()
-    failures: tuple[tuple[str, str], ...] = ()  # (system, why) for systems that could not resolve
-
-    @property
-    def resolution(self) -> Resolution:
-        """The first system's resolution (what single-target reports show)."""
-        return self.resolutions[0]
-
-
-@lru_cache(maxsize=8)
-def _overrides(snapshot: Snapshot, files: tuple[Path, ...]) -> Overrides:
-    """Curated and user override rules, read and validated once per process (resolving and planning
-    both need them)."""
-    return load_overrides(snapshot.knows_toplevel, files)
+    extras: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+    image_cmd: tuple[str, ...] = ()  # the container image's command
+    no_relax: bool = False  # refuse nixpkgs' relaxations of upstream pins (resolve strictly)
+    upgrade: bool = False  # re-locking: drop every preference for the previous lock's pins
+    upgrade_packages: frozenset[str] = frozenset()  # … or only for these
+    allow_unboxed_builds: bool = False  # ... even where the platform cannot box them (nixgen.pypi.box)
 
 
 def nixpkgs_pin(snapshot: Snapshot) -> NixpkgsPin:
     meta = snapshot.meta
     note = f"nixpkgs snapshot from {meta.generated_from}"
     if re.fullmatch(r"[0-9a-f]{40}", meta.nixpkgs_rev):
-        return NixpkgsPin(rev=meta.nixpkgs_rev, nar_hash=meta.nar_hash or None, note=note)
+        return NixpkgsPin(rev=meta.nixpkgs_rev, nar_hash=meta.nar_hash, note=note)
     # No revision known (a snapshot evaluated from a local checkout or path flake): pin what was evaluated.
     url = meta.source if ":" in meta.source else f"path:{meta.source}"
-    return NixpkgsPin(rev=meta.nixpkgs_rev, nar_hash=meta.nar_hash or None, note=note + f" ({url})", url=url)
+    return NixpkgsPin(rev=meta.nixpkgs_rev, nar_hash=meta.nar_hash, note=note + f" ({url})", url=url)
 
 
 def choose_target(snapshot: Snapshot, python: str | None, system: str) -> tuple[Target, PythonSet | None]:
@@ -103,44 +85,60 @@ def choose_target(snapshot: Snapshot, python: str | None, system: str) -> tuple[
     return target, pyset
 
 
-def python_candidates(snapshot: Snapshot) -> list[str]:
-    """The snapshot's interpreters as ``X.Y``: python3 first, then the others, newest first (no pre-releases)."""
-    from packaging.version import Version
+def lock_options(reqset: RequirementSet, options: Options) -> LockOptions:
+    """What the lock records of the run: absolute source paths, and the options as given."""
+    from nixgen.pypi.urls import redact_url
 
-    default = snapshot.meta.python3
-    ordered = sorted(snapshot.interpreters.items(), key=lambda kv: (kv[0] != default, -Version(kv[1]).minor))
-    return [".".join(v.split(".")[:2]) for _a, v in ordered if not Version(v).is_prerelease]
+    return LockOptions(
+        sources=tuple(os.path.abspath(s) for s in reqset.sources),
+        index_urls=tuple(redact_url(u) for u in options.index_urls), prefer=options.prefer,
+        strategy=options.strategy, providers=tuple(sorted(options.providers.items())), python=options.python,
+        systems=options.systems if options.systems != tuple(SYSTEMS) else (), tests=options.tests,
+        build_metadata=options.build_metadata, exclude_newer=options.exclude_newer, extras=options.extras,
+        groups=options.groups, image_cmd=options.image_cmd, no_relax=options.no_relax,
+        snapshot=os.path.abspath(options.snapshot_dir) if options.snapshot_dir is not None else None)
 
 
-def lock_requirements(reqset: RequirementSet, options: Options,
-                      on_fetch: Callable[[str, int], None] | None = None) -> Locked:
-    """Resolve ``reqset`` against the index and the nixpkgs snapshot.
+def preferences(previous: Lock | None, options: Options) -> dict[str, str]:
+    """Re-locking keeps the previous lock's index pins (nixpkgs pins follow the snapshot), less ``--upgrade``
+    and ``--upgrade-package NAME``."""
+    if previous is None or options.upgrade:
+        return {}
+    out: dict[str, str] = {}
+    for plan in previous.plans:
+        for p in plan.packages:
+            if p.provider != "nixpkgs" and p.name not in options.upgrade_packages:
+                out.setdefault(p.name, p.version)
+    return out
 
-    With ``python="auto"``, the first nixpkgs interpreter (python3 first) for which the requirements resolve;
-    when the default interpreter fails, the error says which other interpreters would work.
+
+def lock(reqset: RequirementSet, session: Session, options: Options,
+         on_fetch: Callable[[str, int], None] | None = None, previous: Lock | None = None) -> Lock:
+    """Resolve ``reqset`` against the index and the session's nixpkgs snapshot, plan it, and lock it.
+
+    With ``python="auto"``, the first nixpkgs interpreter (python3 first) for which the requirements
+    resolve; when the default interpreter fails, the error says which other interpreters would work.
     """
+    snapshot = session.snapshot
     if options.python == "auto":
-        snapshot = Snapshot.load(options.snapshot_dir)
         tried: list[str] = []
-        for version in python_candidates(snapshot):
+        for version in python_candidates(snapshot.meta.python3, dict(snapshot.interpreters)):
             try:
-                locked = _lock_for_python(reqset, replace(options, python=version), on_fetch)
+                found = _lock_for_python(reqset, session, replace(options, python=version), on_fetch, previous)
             except ResolutionError as err:
                 tried.append(f"Python {version}: {' '.join(err.message.split())}")
                 continue
-            return replace(locked, strategy_notes=(*locked.strategy_notes, f"--python auto chose {version}"))
+            return replace(found, options=replace(found.options, python="auto"))
         raise ResolutionError("no nixpkgs Python satisfies the requirements:\n  " + "\n  ".join(tried),
                               hint="loosen the pins that need an old Python")
     try:
-        return _lock_for_python(reqset, options, on_fetch)
+        return _lock_for_python(reqset, session, options, on_fetch, previous)
     except ResolutionError as err:
         if options.python is not None:
             raise
-        snapshot = Snapshot.load(options.snapshot_dir)
-        others = python_candidates(snapshot)[1:]
-        for version in others:
+        for version in python_candidates(snapshot.meta.python3, dict(snapshot.interpreters))[1:]:
             try:
-                _lock_for_python(reqset, replace(options, python=version, strategy="latest"), None)
+                _lock_for_python(reqset, session, replace(options, python=version, strategy="latest"), None, None)
             except NixgenError:
                 continue
             attr = f"python{version.replace('.', '')}"
@@ -154,138 +152,91 @@ def lock_requirements(reqset: RequirementSet, options: Options,
                               f"({interpreters})", hint=err.hint) from None
 
 
-def _lock_for_python(reqset: RequirementSet, options: Options,
-                     on_fetch: Callable[[str, int], None] | None = None) -> Locked:
-    """Resolve ``reqset`` for ``options.python`` on each system."""
+def _index_note(note: str) -> None:
+    """What the index layer dropped or repaired (a malformed file entry, a damaged cache row), on stderr."""
+    import sys
+
+    sys.stderr.write(f"nixgen: note: {note}\n")
+
+
+def _lock_for_python(reqset: RequirementSet, session: Session, options: Options,
+                     on_fetch: Callable[[str, int], None] | None, previous: Lock | None) -> Lock:
+    """Resolve and plan ``reqset`` for ``options.python`` on each system."""
     from nixgen.pypi import Index  # network stack loads only when something is resolved
 
-    snapshot = Snapshot.load(options.snapshot_dir)
-    _first, pyset = choose_target(snapshot, options.python, options.systems[0])
-    overrides = _overrides(snapshot, tuple(options.override_files))
+    snapshot, overrides = session.snapshot, session.overrides
+    reference, pyset = choose_target(snapshot, options.python, options.systems[0])
     native_versions = {}
     for name in sorted(overrides.always_nixpkgs()):
         native = snapshot.native(name)
         if (pyset is None or pyset.by_pypi_name(name) is None) and native is not None:
-            version = native.store_name.removeprefix(f"{name}-").split("-")[0]
-            native_versions[name] = version
+            native_versions[name] = native.store_name.removeprefix(f"{name}-").split("-")[0]
     urls: list[str] = list(options.index_urls)
     if not urls:
         if reqset.index_url:
             urls.append(reqset.index_url)
         urls.extend(reqset.extra_index_urls)
-    prefer = "latest" if options.strategy == "latest" else options.prefer
+    prefer: Prefer = "latest" if options.strategy == "latest" else options.prefer
+    forced = frozenset(options.providers)
+    keep = overrides.always_nixpkgs() | forced
+    preferred = preferences(previous, options)
+    edges = pyset.edges if pyset is not None else {}
+    plans: list[Plan] = []
+    failures: list[SystemFailure] = []
+    trades: list[Trade] = []
+    alternatives: list[Alternative] = []
+    count = 0
     with Index(urls or None, cache_dir=options.cache_dir, offline=options.offline,
-               exclude_newer=options.exclude_newer, on_fetch=on_fetch) as index:
-
-        resolutions: list[Resolution] = []
-        failures: list[tuple[str, str]] = []
-        traded: set[str] = set()
-        notes: list[str] = []
-        reference, _pyset = choose_target(snapshot, options.python, options.systems[0])
+               exclude_newer=options.exclude_newer, on_fetch=on_fetch, on_note=_index_note) as index:
         for system in dict.fromkeys(options.systems):
             target, _pyset = choose_target(snapshot, options.python, system)
-            where = f" ({system})" if len(options.systems) > 1 else ""
 
-            def resolve_with(providers: Mapping[str, Provider], target: Target = target) -> Resolution:
+            def resolve_with(prefer_wheels: frozenset[str] = frozenset(), target: Target = target) -> Resolution:
                 return resolve(reqset, index, pyset, target,
-                               ResolveOptions(prefer=prefer, providers=dict(providers), overrides=overrides,
+                               ResolveOptions(prefer=prefer, providers=dict(options.providers), overrides=overrides,
                                               native_versions=native_versions,
-                                              build_metadata=options.build_metadata,
-                                              metadata_target=reference))
+                                              build_metadata=options.build_metadata, metadata_target=reference,
+                                              allow_unboxed_builds=options.allow_unboxed_builds,
+                                              preferred=preferred, prefer_wheels=prefer_wheels,
+                                              strict=options.no_relax))
+
+            def plan_of(resolution: Resolution, traded: frozenset[str]) -> Plan:
+                return make_plan(resolution, forced, overrides, options.tests, traded, edges)
 
             try:
-                resolution = resolve_with(options.providers)
+                first = resolve_with()
             except ResolutionError as err:
+                count += 1
                 if len(options.systems) == 1:
                     raise
-                failures.append((system, err.message))
+                failures.append(SystemFailure(system, err.message))
                 continue
             if options.strategy == "min-build":
-                resolution, system_traded, system_notes = min_build(resolution, resolve_with, options.providers,
-                                                                    overrides)
-                traded |= system_traded
-                notes += [n + where for n in system_notes]
+                best = min_build(first, plan_of, resolve_with, keep)
+                count += best.resolutions
+                plans.append(best.plan)
+                trades += [Trade(t.name, t.version, t.minutes_saved, system) for t in best.traded]
+                alternatives += [Alternative(s.name, s.nixpkgs_version, s.minutes, system) for s in best.savings]
             else:
-                total = predict(make_plan(resolution, frozenset(options.providers), overrides)).total_minutes
-                notes.append(f"strategy latest: about {total:g} estimated build minutes{where}")
-            resolutions.append(resolution)
-    if not resolutions:
-        raise ResolutionError("no system could be resolved:\n" + "\n".join(f"{s}: {m}" for s, m in failures))
-    return Locked(resolutions=tuple(resolutions), nixpkgs=nixpkgs_pin(snapshot), sources=reqset.sources,
-                  exclude_newer=options.exclude_newer, forced=frozenset(options.providers), tests=options.tests,
-                  override_files=tuple(str(p) for p in options.override_files), traded=frozenset(traded),
-                  strategy_notes=tuple(notes), failures=tuple(failures))
+                count += 1
+                plans.append(plan_of(first, frozenset()))
+    if not plans:
+        raise ResolutionError("no system could be resolved:\n" + "\n".join(f"{f.system}: {f.why}" for f in failures))
+    return Lock(plans=tuple(plans), nixpkgs=nixpkgs_pin(snapshot), snapshot=session.snapshot_ref,
+                overrides=session.overrides_ref, options=lock_options(reqset, options), trades=tuple(trades),
+                alternatives=tuple(alternatives), failures=tuple(failures), resolutions=count)
 
 
-def min_build(resolution: Resolution, resolve_with: Callable[[Mapping[str, Provider]], Resolution],
-              providers: Mapping[str, Provider], overrides: Overrides) -> tuple[Resolution, frozenset[str], list[str]]:
-    """Among valid resolutions, move toward the one with the least estimated build time.
-
-    A nixpkgs package that would rebuild (something in its closure is replaced) is tried as a wheel instead,
-    the most expensive first, and kept that way when the estimated total goes down. Then the user is told
-    which replaced packages cost rebuilds and what pinning them to nixpkgs' version would save.
-    """
-    forced = frozenset(providers)
-    best = predict(make_plan(resolution, forced, overrides))
-    keep = overrides.always_nixpkgs() | forced
-    traded: set[str] = set()
-    notes: list[str] = []
-    for status in sorted((s for s in best.statuses if s.state == "rebuild" and s.name not in keep),
-                         key=lambda s: (-s.minutes, s.name)):
-        trial: dict[str, Provider] = {**providers, **{n: "wheel" for n in traded}, status.name: "wheel"}
-        try:
-            alternative = resolve_with(trial)
-        except NixgenError:
-            continue
-        predicted = predict(make_plan(alternative, forced, overrides))
-        if predicted.total_minutes < best.total_minutes:
-            notes.append(f"min-build: {status.name} as a wheel instead of a rebuild of nixpkgs' build "
-                         f"(~{best.total_minutes - predicted.total_minutes:g} min less)")
-            resolution, best = alternative, predicted
-            traded.add(status.name)
-    plan = make_plan(resolution, forced, overrides)
-    for p in plan.packages:
-        if not p.replaces:
-            continue
-        saving = sum(s.minutes for s in best.statuses if s.state == "rebuild" and s.cause
-                     and s.cause[-1].startswith(f"{p.name} "))
-        if saving:
-            notes.append(f"alternative: a requirement set that allows {p.name}=={p.nixpkgs_version} (nixpkgs' "
-                         f"version) would save ~{saving:g} min of rebuilds")
-    return resolution, frozenset(traded), notes
+def render(lock: Lock, flake_dir: Path | None = None) -> str:
+    """The flake text for a lock (written into ``flake_dir``, default the current directory)."""
+    return render_flake(lock.plans, lock.nixpkgs, header_lines(lock), flake_dir, lock.options.image_cmd)
 
 
-def plans_of(locked: Locked, snapshot_dir: Path | None = None) -> list[Plan]:
-    """One plan per resolved system, with the overrides that apply now (curated + the lock's files)."""
-    snapshot = Snapshot.load(snapshot_dir)
-    overrides = _overrides(snapshot, tuple(Path(p) for p in locked.override_files))
-    plans = []
-    for r in locked.resolutions:
-        try:
-            edges = snapshot.python_set(r.interpreter).edges
-        except KeyError:
-            edges = {}
-        plans.append(make_plan(r, locked.forced, overrides, locked.tests, locked.traded, edges))
-    return plans
-
-
-def plan_of(locked: Locked, snapshot_dir: Path | None = None) -> Plan:
-    """The first system's plan (reports, explain, verify)."""
-    return plans_of(locked, snapshot_dir)[0]
-
-
-def header_lines(locked: Locked) -> list[str]:
-    lines = [f"from: {', '.join(locked.sources) or '(none)'}"]
-    if locked.exclude_newer is not None:
-        lines.append(f"exclude-newer: {locked.exclude_newer.isoformat()}")
-    relaxations = dict.fromkeys(rel.describe() for r in locked.resolutions for rel in r.relaxations)
-    lines += [f"relaxed (as nixpkgs has it): {rel}" for rel in relaxations]
-    lines.extend(locked.strategy_notes)
-    lines += [f"not generated for {system}: {' '.join(why.split())}" for system, why in locked.failures]
-    return lines
-
-
-def render(locked: Locked, snapshot_dir: Path | None = None, flake_dir: Path | None = None) -> tuple[str, Plan]:
-    """The flake text for a locked resolution (written into ``flake_dir``), and the plan it shows."""
-    plans = plans_of(locked, snapshot_dir)
-    return render_flake(plans, locked.nixpkgs, header_lines(locked), flake_dir), plans[0]
+def render_files(lock: Lock, fmt: OutputFormat, out_dir: Path | None = None) -> dict[str, str]:
+    """The files of output format ``fmt`` by name: ``flake.nix``; ``default.nix`` and ``shell.nix``; or
+    ``overlay.nix``."""
+    if fmt == "flake":
+        return {"flake.nix": render(lock, out_dir)}
+    if fmt == "nix":
+        return render_classic(lock.plans, lock.nixpkgs, header_lines(lock), out_dir)
+    return {"overlay.nix": render_overlay_file(lock.plans, lock.nixpkgs, header_lines(lock), out_dir)}

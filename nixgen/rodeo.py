@@ -20,11 +20,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nixgen.core.kinds import RODEO_STAGES, RodeoStage, RodeoStatus
 from nixgen.errors import InputError
 from nixgen.nixcmd import flake_command
 from nixgen.resolve.target import SYSTEMS
 
-STAGES = ("resolved", "generated", "built", "imports ok")
+STAGES: tuple[RodeoStage, ...] = RODEO_STAGES
 
 
 @dataclass(frozen=True)
@@ -49,8 +50,8 @@ class CellResult:
     set: str
     python: str
     system: str
-    status: str  # the last stage reached, or "failed"
-    failed_stage: str | None = None
+    status: RodeoStatus  # the last stage reached, or "failed"
+    failed_stage: RodeoStage | None = None
     error: str = ""
     seconds: float = 0.0
     providers: dict[str, int] = field(default_factory=dict)
@@ -126,7 +127,7 @@ def run_cell(cell: Cell, workdir: Path, common: Sequence[str], timeout: float, b
             raise subprocess.TimeoutExpired("nixgen", timeout)
         return remaining
 
-    stage = "resolved"
+    stage: RodeoStage = "resolved"
     try:
         target = ["--python", cell.python, "--system", cell.system]
         proc = _nixgen(["lock", str(req), "-o", str(lock), "-q", *target, *common], left())
@@ -145,7 +146,7 @@ def run_cell(cell: Cell, workdir: Path, common: Sequence[str], timeout: float, b
                 raise _StageFailed(_last_line(parsed.stderr))
         report = _nixgen(["report", str(lock), "--json", "-q"], left())
         if report.returncode == 0:
-            data = json.loads(report.stdout)
+            data = json.loads(report.stdout)["systems"][0]
             result.states = {k: v for k, v in data["totals"].items() if k != "estimated-minutes"}
             result.predicted_minutes = data["totals"]["estimated-minutes"]
             result.packages = [{k: p[k] for k in ("name", "version", "provider", "status")}

@@ -18,12 +18,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from nixgen.core.kinds import CacheOutcome, State
 from nixgen.emit.nix import nix_attr, nix_string
 from nixgen.errors import IndexAccessError, NixEvalError
 from nixgen.nixcmd import flake_command
 from nixgen.nixpkgs.snapshot import PythonSet
 from nixgen.plan.model import Plan
-from nixgen.plan.status import predict
+from nixgen.plan.predict import predict
 
 
 @dataclass(frozen=True)
@@ -36,9 +37,9 @@ class Check:
     """
 
     name: str
-    predicted: str
+    predicted: State
     out_path: str | None
-    actual: str  # "cached", "missing", "refused" (Nix could not evaluate it) or "not checked"
+    actual: CacheOutcome
     note: str = ""  # why it was not checked or was refused
     nixpkgs_out_path: str | None = None
     snapshot_out_path: str | None = None  # what the snapshot recorded for this attribute

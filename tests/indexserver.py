@@ -9,7 +9,12 @@ Layout of a served directory (see ``tests/fixtures/index/README.md``)::
     files/<filename>.ranges.json             only some byte ranges of a big file (recorded range requests)
 
 Pages get an ETag (and answer 304 to If-None-Match) and ``Cache-Control: max-age=600``. Knobs for tests:
-:meth:`IndexServer.fail` (answer the next N requests with 503), :meth:`IndexServer.hang` (stall them),
+:meth:`IndexServer.fail` (answer the next N requests with 503, optionally with headers such as
+``Retry-After``), :meth:`IndexServer.hang` (stall them), and the faults of a hostile or broken server:
+:meth:`~IndexServer.drip` (the body a byte at a time), :meth:`~IndexServer.truncate` (a body cut short, with
+or without a Content-Length), :meth:`~IndexServer.garbage_ranges` (random bytes for a Range request),
+:meth:`~IndexServer.serve` (a given raw answer, e.g. a gzip bomb); ``auth`` (HTTP basic auth required),
+``chunked`` (bodies in chunks, without a Content-Length),
 ``ignore_range``, ``serve_metadata``, ``cache_control``, and :attr:`IndexServer.requests` to count requests.
 :class:`FixtureIndex` builds such a directory: wheels made on the fly with :mod:`zipfile`, sdists with
 :mod:`tarfile`, and their pages.
@@ -59,6 +64,11 @@ class _Trouble:
     status: int = 503
     delay: float = 0.0
     path: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    kind: str = "status"  # status | drip | truncate | garbage-range | serve
+    keep: int = 0  # truncate: bytes of the body sent
+    declare_length: bool = True  # truncate: send the full Content-Length (else none, and close)
+    body: bytes = b""  # serve
 
 
 class IndexServer:
@@ -69,7 +79,10 @@ class IndexServer:
         self.cache_control: str | None = "max-age=600"
         self.ignore_range = False
         self.serve_metadata = True
+        self.auth: tuple[str, str] | None = None  # (user, password) every request must send (basic auth)
+        self.chunked = False  # send bodies with Transfer-Encoding: chunked instead of a Content-Length
         self.requests: list[Request] = []
+        self.arrived: list[str] = []  # paths of requests as they arrive (before any stall), for waiting on
         self._troubles: list[_Trouble] = []
         self._lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
@@ -78,7 +91,7 @@ class IndexServer:
     # -- life cycle -------------------------------------------------------------------------------------
     def start(self) -> IndexServer:
         handler = type("Handler", (_Handler,), {"index": self})
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._httpd = _QuietServer(("127.0.0.1", 0), handler)
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.02,), daemon=True)
         self._thread.start()
@@ -118,6 +131,39 @@ class IndexServer:
         with self._lock:
             self._troubles.append(_Trouble(times, status=0, delay=seconds, path=path))
 
+    def fail_with(self, times: int, status: int, headers: Mapping[str, str], path: str | None = None) -> None:
+        """Like :meth:`fail`, with these response headers (``Retry-After``...)."""
+        with self._lock:
+            self._troubles.append(_Trouble(times, status=status, path=path, headers=dict(headers)))
+
+    def drip(self, times: int, seconds: float, path: str | None = None) -> None:
+        """Send the body of the next ``times`` answers one byte every ``seconds`` (headers at once)."""
+        with self._lock:
+            self._troubles.append(_Trouble(times, status=0, delay=seconds, path=path, kind="drip"))
+
+    def drip_headers(self, times: int, seconds: float, path: str | None = None) -> None:
+        """Send the status line and headers of the next ``times`` answers one byte every ``seconds``."""
+        with self._lock:
+            self._troubles.append(_Trouble(times, status=0, delay=seconds, path=path, kind="drip-headers"))
+
+    def truncate(self, times: int, keep: int, path: str | None = None, *, declare_length: bool = True) -> None:
+        """Send only the first ``keep`` bytes of the next ``times`` bodies, then close the connection; with
+        ``declare_length`` the Content-Length still announces the whole body, else there is none."""
+        with self._lock:
+            self._troubles.append(_Trouble(times, status=0, path=path, kind="truncate", keep=keep,
+                                           declare_length=declare_length))
+
+    def garbage_ranges(self, times: int, path: str | None = None) -> None:
+        """Answer the next ``times`` Range requests with 206 and random bytes of the asked length."""
+        with self._lock:
+            self._troubles.append(_Trouble(times, status=0, path=path, kind="garbage-range"))
+
+    def serve(self, times: int, path: str, body: bytes, headers: Mapping[str, str], status: int = 200) -> None:
+        """Answer the next ``times`` requests for ``path`` with exactly this body and these headers."""
+        with self._lock:
+            self._troubles.append(_Trouble(times, status=status, path=path, kind="serve", body=body,
+                                           headers=dict(headers)))
+
     def count(self, path_contains: str = "", method: str | None = None) -> int:
         """How many requests were answered (whose path contains ``path_contains``)."""
         with self._lock:
@@ -128,11 +174,14 @@ class IndexServer:
         """Forget counted requests and pending failures."""
         with self._lock:
             self.requests.clear()
+            self.arrived.clear()
             self._troubles.clear()
 
-    def _trouble_for(self, path: str) -> _Trouble | None:
+    def _trouble_for(self, path: str, ranged: bool) -> _Trouble | None:
         with self._lock:
             for trouble in self._troubles:
+                if trouble.kind == "garbage-range" and not ranged:
+                    continue
                 if trouble.times > 0 and (trouble.path is None or trouble.path in path):
                     trouble.times -= 1
                     return trouble
@@ -141,6 +190,16 @@ class IndexServer:
     def _record(self, method: str, path: str, headers: Mapping[str, str], status: int) -> None:
         with self._lock:
             self.requests.append(Request(method, path, dict(headers), status))
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """A client hanging up (a test killed it, or nixgen gave up on a stalled answer) is not an error."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 @dataclass
@@ -163,28 +222,111 @@ class _Handler(BaseHTTPRequestHandler):
     def do_HEAD(self) -> None:
         self._answer(head=True)
 
+    def _authorized(self) -> bool:
+        if self.index.auth is None:
+            return True
+        expected = base64.b64encode(":".join(self.index.auth).encode()).decode()
+        return self.headers.get("Authorization", "") == f"Basic {expected}"
+
     def _answer(self, *, head: bool) -> None:
         path = unquote(urlsplit(self.path).path)
-        trouble = self.index._trouble_for(path)
-        if trouble is not None and trouble.delay:
+        with self.index._lock:
+            self.index.arrived.append(path)
+        if not self._authorized():
+            self.index._record(self.command, path, dict(self.headers.items()), 401)
+            self.send_response(401)
+            for key, value in (("WWW-Authenticate", 'Basic realm="index"'), ("Content-Length", "0")):
+                self.send_header(key, value)
+            self.end_headers()
+            return
+        trouble = self.index._trouble_for(path, "Range" in self.headers)
+        kind = trouble.kind if trouble is not None else ""
+        if trouble is not None and trouble.delay and kind not in ("drip", "drip-headers"):
             time.sleep(trouble.delay)
-        if trouble is not None and trouble.status:
-            reply = _Reply(trouble.status, b"trouble on purpose\n")
+        if kind == "serve":
+            assert trouble is not None
+            reply = _Reply(trouble.status, trouble.body, dict(trouble.headers))
+        elif kind == "garbage-range":
+            reply = self._garbage_range(path)
+        elif trouble is not None and trouble.status:
+            reply = _Reply(trouble.status, b"trouble on purpose\n", dict(trouble.headers))
         else:
             try:
                 reply = self._route(path)
             except Exception as err:  # a bug in a test's fixture: say so over HTTP rather than hang
                 reply = _Reply(500, f"{type(err).__name__}: {err}\n".encode())
         self.index._record(self.command, path, dict(self.headers.items()), reply.status)
-        self.send_response(reply.status)
+        if kind != "drip-headers":
+            self.send_response(reply.status)
         headers = {"Content-Length": str(len(reply.body)), **reply.headers}
         if reply.status == 304:
             headers["Content-Length"] = "0"
+        body = reply.body
+        if kind == "truncate":
+            assert trouble is not None
+            body = body[:trouble.keep]
+            headers["Connection"] = "close"
+            if not trouble.declare_length:
+                del headers["Content-Length"]
+            self.close_connection = True
+        if kind == "drip-headers":
+            assert trouble is not None
+            head_bytes = f"HTTP/1.1 {reply.status} OK\r\n".encode()
+            head_bytes += b"".join(f"{k}: {v}\r\n".encode() for k, v in headers.items()) + b"\r\n"
+            try:
+                for i in range(len(head_bytes)):
+                    self.wfile.write(head_bytes[i:i + 1])
+                    self.wfile.flush()
+                    time.sleep(trouble.delay)
+                self.wfile.write(reply.body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            self.close_connection = True
+            return
+        chunked = self.index.chunked and reply.status != 304 and kind not in ("drip",)
+        if chunked:
+            headers.pop("Content-Length", None)
+            headers["Transfer-Encoding"] = "chunked"
         for key, value in headers.items():
             self.send_header(key, value)
         self.end_headers()
-        if not head and reply.status != 304:
-            self.wfile.write(reply.body)
+        if head or reply.status == 304:
+            return
+        try:
+            if chunked:
+                for i in range(0, len(body), 4096):
+                    piece = body[i:i + 4096]
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+                if kind != "truncate":  # a truncated chunked body lacks its last, empty chunk
+                    self.wfile.write(b"0\r\n\r\n")
+            elif kind == "drip":
+                assert trouble is not None
+                for i in range(len(body)):
+                    self.wfile.write(body[i:i + 1])
+                    self.wfile.flush()
+                    time.sleep(trouble.delay)
+            else:
+                self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+
+    def _garbage_range(self, path: str) -> _Reply:
+        """206 with random bytes where the file's bytes should be (a broken cache or proxy)."""
+        import random
+
+        whole = self._file(f"files/{path.removeprefix('/files/')}")
+        size = whole.stat().st_size if whole is not None else 1 << 20
+        match = _RANGE_RE.match(self.headers.get("Range", "").strip())
+        start, end = 0, size
+        if match is not None:
+            first, last = match.groups()
+            if not first and last:
+                start = max(0, size - int(last))
+            elif first:
+                start, end = int(first), min(size, int(last) + 1) if last else size
+        noise = random.Random(f"{path}{start}").randbytes(max(0, end - start))
+        return _Reply(206, noise, {"Content-Type": "application/octet-stream", "Accept-Ranges": "bytes",
+                                   "Content-Range": f"bytes {start}-{end - 1}/{size}"})
 
     def _file(self, rel: str) -> Path | None:
         root = self.index.root.resolve()

@@ -1,81 +1,117 @@
-"""Reports: the summary table on stderr, `nixgen report` (table or JSON) and `nixgen explain`."""
+"""Reports: the summary tables on stderr, `nixgen report` (tables or JSON) and `nixgen explain`, for every
+system of a lock."""
 
 from __future__ import annotations
 
 import json
 import sys
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from nixgen.plan.status import Prediction, predict
+from nixgen.emit import words
+from nixgen.lock.model import Lock
+from nixgen.lock.schema import encode
+from nixgen.plan import Plan, PlannedPackage, Status, predict
 
-if TYPE_CHECKING:
-    from nixgen.pipeline import Locked
-    from nixgen.plan import Plan, PlannedPackage
+SCHEMA_VERSION = 1
+"""Version of ``nixgen report --json``'s shape (a list per system); bumped when a key changes meaning."""
 
 
-def _console() -> Any:
+def _console(stdout: bool, color: str = "auto") -> Any:
+    """A rich console on stdout or stderr; ``color``: auto (a terminal, and rich honours NO_COLOR), always,
+    never."""
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 160)
+    style: dict[str, Any] = {"force_terminal": True} if color == "always" else (
+        {"no_color": True} if color == "never" else {})
+    if stdout:
+        return Console(highlight=False, width=160, **style)
+    return Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 160, **style)
 
 
-def print_summary(locked: Locked, plan: Plan, prediction: Prediction | None = None, *, stdout: bool = False) -> None:
-    """A table of the plan with each package's predicted status, then totals, trades and notes."""
-    from rich.console import Console
+def print_summary(lock: Lock, *, stdout: bool = False, systems: tuple[str, ...] = (), color: str = "auto") -> None:
+    """One table per system (package, version, provider, predicted status, minutes, why), then totals,
+    relaxations, trades and notes."""
     from rich.table import Table
 
-    prediction = prediction or predict(plan)
-    console = Console(highlight=False, width=160) if stdout else _console()
-    table = Table(title=f"{plan.interpreter} ({plan.python_version}) on {plan.system}", title_justify="left")
-    for column in ("package", "version", "provider", "status", "est. min", "why"):
-        table.add_column(column)
-    for p, s in zip(plan.packages, prediction.statuses, strict=True):
-        name = p.name + ("" if p.runtime else " (build)")
-        why = s.why() if s.state in ("cached", "rebuild") else p.reason
-        table.add_row(name, p.version, p.provider, s.state, f"{s.minutes:g}", why)
-    console.print(table)
-    states = ", ".join(f"{n} {k}" for k, n in prediction.by_state().items())
-    console.print(f"{len(plan.packages)} packages: {states}; about {prediction.total_minutes:g} estimated "
-                  "build minutes (estimates: see `nixgen report --json` for their sources)")
-    for rel in plan.relaxations:
-        console.print(f"relaxed as nixpkgs has it: {rel.describe()}")
-    for note in locked.strategy_notes:
-        console.print(note)
-    for note in plan.notes:
-        console.print(f"note: {note}")
+    console = _console(stdout, color)
+    for plan in lock.plans:
+        if systems and plan.system not in systems:
+            continue
+        prediction = predict(plan)
+        table = Table(title=f"{plan.interpreter} ({plan.python_version}) on {plan.system}", title_justify="left")
+        for column in ("package", "version", "provider", "status", "est. min", "why"):
+            table.add_column(column)
+        for p, s in zip(plan.packages, prediction.statuses, strict=True):
+            name = p.name + ("" if p.runtime else " (build)")
+            why = words.why(s) if s.state in ("cached", "rebuild") else words.reason(p)
+            table.add_row(name, p.version, p.provider, s.state, f"{s.minutes:g}", why)
+        console.print(table)
+        states = ", ".join(f"{n} {k}" for k, n in prediction.by_state().items())
+        relaxed = f"; {len(plan.relaxations)} relaxed pin(s) accepted as nixpkgs has them (--no-relax refuses "\
+            "them)" if plan.relaxations else ("; strict: no relaxed pins (--no-relax)" if lock.options.no_relax else "")
+        console.print(f"{len(plan.packages)} packages: {states}; about {prediction.total_minutes:g} estimated "
+                      f"build minutes{relaxed} (estimates: see `nixgen report --json` for their sources)")
+        for rel in plan.relaxations:
+            console.print(f"relaxed as nixpkgs has it: {words.relaxation(rel)}")
+        for note in plan.notes:
+            console.print(f"note: {note}")
+    for t in lock.trades:
+        console.print(f"min-build: {t.name} as a wheel instead of a rebuild of nixpkgs' build "
+                      f"(~{t.minutes_saved:g} min less) on {t.system}")
+    for a in lock.alternatives:
+        console.print(f"alternative: a requirement set that allows {a.name}=={a.nixpkgs_version} (nixpkgs' "
+                      f"version) would save ~{a.minutes:g} min of rebuilds on {a.system}")
+    if lock.options.strategy == "latest":
+        for plan in lock.plans:
+            console.print(f"strategy latest: about {predict(plan).total_minutes:g} estimated build minutes "
+                          f"on {plan.system}")
+    for f in lock.failures:
+        console.print(f"warning: not generated for {f.system}: {' '.join(f.why.split())}")
 
 
-def report_json(locked: Locked, plan: Plan) -> str:
-    """The plan and its prediction as JSON (stable keys, sorted)."""
-    prediction = predict(plan)
-    packages = []
-    for p, s in zip(plan.packages, prediction.statuses, strict=True):
-        packages.append({
+def _package_json(p: PlannedPackage, s: Status) -> dict[str, Any]:
+    return {
             "name": p.name, "version": p.version, "provider": p.provider, "attr": p.attr,
             "nixpkgs-version": p.nixpkgs_version, "runtime": p.runtime, "requested": p.requested,
-            "reason": p.reason, "status": s.state, "estimated-minutes": s.minutes, "estimate-source": s.estimate,
-            "cause": list(s.cause), "dependencies": list(p.dependencies), "build-system": list(p.build_system),
-            "overrides": list(p.overrides),
+            "reason": p.reason, "reason-text": words.reason(p), "status": s.state, "status-text": words.why(s),
+            "estimated-minutes": s.minutes, "estimate-source": s.estimate, "cause": [encode(c) for c in s.cause],
+            "dependencies": list(p.dependencies), "build-system": list(p.build_system),
+            "recipe": encode(p.recipe), "metadata-source": p.pin.metadata_source,
             "artifact": None if p.artifact is None else {"url": p.artifact.url, "sha256": p.artifact.sha256},
-        })
-    data = {
-        "target": {"interpreter": plan.interpreter, "python-version": plan.python_version, "system": plan.system},
-        "nixpkgs": {"rev": locked.nixpkgs.rev, "note": locked.nixpkgs.note},
+    }
+
+
+def _plan_json(lock: Lock, plan: Plan) -> dict[str, Any]:
+    prediction = predict(plan)
+    packages = [_package_json(p, s) for p, s in zip(plan.packages, prediction.statuses, strict=True)]
+    return {
+        "system": plan.system, "interpreter": plan.interpreter, "python-version": plan.python_version,
         "totals": {**prediction.by_state(), "estimated-minutes": prediction.total_minutes},
-        "strategy-notes": list(locked.strategy_notes),
-        "relaxations": [r.describe() for r in plan.relaxations],
+        "trades": [encode(t) for t in lock.trades if t.system == plan.system],
+        "alternatives": [encode(a) for a in lock.alternatives if a.system == plan.system],
+        "relaxations": [encode(r) for r in plan.relaxations],
         "notes": list(plan.notes),
         "packages": packages,
     }
-    return json.dumps(data, indent=2, sort_keys=True) + "\n"
+
+
+def report_json(lock: Lock, systems: tuple[str, ...] = ()) -> str:
+    """Every system's plan and prediction as JSON (stable keys, sorted); ``systems`` selects."""
+    data = {
+        "schema-version": SCHEMA_VERSION,
+        "nixpkgs": encode(lock.nixpkgs),
+        "strategy": lock.options.strategy,
+        "systems": [_plan_json(lock, p) for p in lock.plans if not systems or p.system in systems],
+        "failures": [encode(f) for f in lock.failures if not systems or f.system in systems],
+    }
+    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def requirement_path(plan: Plan, name: str) -> list[str] | None:
     """The shortest chain of dependencies from a requested package to ``name`` (breadth-first)."""
     by_attr = {p.attr: p for p in plan.packages}
-    target = next((p for p in plan.packages if p.name == name), None)
-    if target is None:
+    if plan.package(name) is None:
         return None
     queue: deque[tuple[PlannedPackage, list[str]]] = deque(
         (p, [p.name]) for p in plan.packages if p.requested)
@@ -94,25 +130,39 @@ def requirement_path(plan: Plan, name: str) -> list[str] | None:
     return []
 
 
-def explain(locked: Locked, plan: Plan, name: str) -> str:
-    """Why ``name`` is in the closure, which provider was chosen and why, and what it will cost."""
+def explain(plan: Plan, name: str) -> str | None:
+    """Why ``name`` is in the closure, which provider was chosen and why, and what it will cost; None when
+    it is not in the plan."""
     from packaging.utils import canonicalize_name
 
     norm = canonicalize_name(name)
     path = requirement_path(plan, norm)
-    if path is None:
-        return f"{norm} is not in this resolution"
-    prediction = predict(plan)
-    p = next(p for p in plan.packages if p.name == norm)
-    s = prediction.status(norm)
-    assert s is not None
-    lines = [f"{p.name} {p.version}",
+    p = plan.package(norm)
+    s = predict(plan).status(norm)
+    if path is None or p is None or s is None:
+        return None
+    lines = [f"{p.name} {p.version} ({plan.system})",
              "  why it is here: " + (" → ".join(path) + (" (requested)" if p.requested else "") if path
                                     else "needed only to build another package"),
-             f"  provider: {p.provider} ({p.reason})",
-             f"  status: {s.state}, about {s.minutes:g} min ({s.estimate}); {s.why()}"]
+             f"  provider: {p.provider} ({words.reason(p)})",
+             f"  status: {s.state}, about {s.minutes:g} min ({s.estimate}); {words.why(s)}"]
     if p.nixpkgs_version is not None:
         lines.append(f"  nixpkgs has: {p.nixpkgs_version}")
-    if p.overrides:
-        lines.append("  overrides applied: " + ", ".join(p.overrides))
+    if p.recipe.applied:
+        lines.append("  overrides applied: " + ", ".join(p.recipe.applied))
     return "\n".join(lines)
+
+
+def explain_json(lock: Lock, plans: list[Plan], name: str) -> str:
+    """``explain --json``: per system, the package's report entry and the chain that brings it in."""
+    from packaging.utils import canonicalize_name
+
+    norm = canonicalize_name(name)
+    out = []
+    for plan in plans:
+        p, s = plan.package(norm), predict(plan).status(norm)
+        if p is None or s is None:
+            continue
+        out.append({"system": plan.system, "path": requirement_path(plan, norm), **_package_json(p, s)})
+    return json.dumps({"schema-version": SCHEMA_VERSION, "name": norm, "systems": out}, indent=2, sort_keys=True,
+                      ensure_ascii=False) + "\n"

@@ -1,5 +1,5 @@
 """Input formats, one module each, all producing a :class:`~nixgen.inputs.model.RequirementSet`.
 
 ``requirements_txt`` (pip's requirements file format), ``pyproject`` (PEP 621, PEP 735), ``lockfiles`` (uv.lock,
-poetry.lock), ``pylock`` (PEP 751, nixgen's own lock); ``detect`` picks one by file name.
+poetry.lock); ``detect`` picks one by file name. nixgen's own PEP 751 lock is read by :mod:`nixgen.lock`.
 """

@@ -2,31 +2,20 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from nixgen.errors import InputError
 from nixgen.inputs.model import RequirementSet
 
-if TYPE_CHECKING:
-    from nixgen.pipeline import Locked
 
-_PYLOCK = re.compile(r"^pylock\.([^.]+\.)?toml$")
-
-
-def read_input(path: Path, extras: Sequence[str] = (), groups: Sequence[str] = ()) -> RequirementSet | Locked:
-    """By file name: a nixgen-written PEP 751 lock (``pylock[.NAME].toml``), ``pyproject.toml``, ``uv.lock``,
-    ``poetry.lock``; any other ``.toml`` or ``.lock`` is an error; everything else is read as pip's
-    requirements format."""
+def read_input(path: Path, extras: Sequence[str] = (), groups: Sequence[str] = ()) -> RequirementSet:
+    """By file name: ``pyproject.toml``, ``uv.lock``, ``poetry.lock``; any other ``.toml`` or ``.lock`` is an
+    error; everything else is read as pip's requirements format. (A ``pylock.toml`` is a lock, read by
+    :mod:`nixgen.lock.pylock`, not an input.)"""
     name = path.name
     if (extras or groups) and name != "pyproject.toml":
         raise InputError("--extra and --group apply to a pyproject.toml", path=str(path))
-    if _PYLOCK.match(name):
-        from nixgen.inputs.pylock import read_pylock
-
-        return read_pylock(path)
     if name == "pyproject.toml":
         from nixgen.inputs.pyproject import read_pyproject
 

@@ -20,7 +20,6 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
 
@@ -179,11 +178,24 @@ class Snapshot:
     # -- reading ----------------------------------------------------------------------------------------
     @classmethod
     def load(cls, directory: Path | None = None) -> Snapshot:
-        """The snapshot in ``directory`` (default: the embedded one); loaded once per process.
+        """The snapshot in ``directory`` (default: the embedded one).
 
-        Reads ``snapshot.json`` only; package sets and ``native.tsv`` are read when first asked for.
+        Reads ``snapshot.json`` only; package sets and ``native.tsv`` are read when first asked for. The
+        caller keeps the object for the run (see :class:`nixgen.session.Session`): nothing is cached here.
         """
-        return _load((directory or DATA).resolve())
+        return cls.read((directory or DATA).resolve())
+
+    def digest(self) -> str:
+        """sha256 of ``snapshot.json`` (provenance, the source database's sha256, the files and their counts):
+        what a lock records to say which snapshot it was made with."""
+        import hashlib
+
+        if self.directory is None:
+            return ""
+        try:
+            return hashlib.sha256((self.directory / META_FILE).read_bytes()).hexdigest()
+        except OSError as err:
+            raise SnapshotError(f"cannot read {self.directory / META_FILE}: {err.strerror or err}") from None
 
     @classmethod
     def read(cls, directory: Path) -> Snapshot:
@@ -343,11 +355,6 @@ class Snapshot:
             base = stale.name.removesuffix(EDGES_SUFFIX).removesuffix(".tsv") + ".tsv"
             if _SET_FILE.match(base) and base not in keep:
                 stale.unlink()
-
-
-@lru_cache(maxsize=8)
-def _load(directory: Path) -> Snapshot:
-    return Snapshot.read(directory)
 
 
 # -- building from a nix-index database ------------------------------------------------------------------

@@ -1,53 +1,106 @@
-"""The plan: what the emitter turns into Nix, one ``PlannedPackage`` per pin."""
+"""The plan: what the emitter turns into Nix, one :class:`PlannedPackage` per pin.
+
+A planned package is its :class:`~nixgen.resolve.model.Pin` (what was resolved), its :class:`BuildRecipe`
+(what the overrides layer and nixpkgs add to build it) and the kind of reason its provider was chosen; the
+edges as package-set attributes are derived from the pins of the plan. Everything here is recorded in the
+lock, so a flake is rendered from a lock alone.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from nixgen.resolve.model import Artifact, Provider, Relaxation
+from nixgen.core.kinds import Provider, ReasonKind
+from nixgen.resolve.model import Artifact, Pin, Relaxation
+
+DERIVED = {"derived": True}
+"""Field metadata: computed from other fields when a lock is read, so not written to it."""
+
+
+@dataclass(frozen=True)
+class BuildRecipe:
+    """How a package is built beyond its metadata: native inputs, environment, checks (the overrides layer's
+    rules that applied, and nixpkgs' own inputs that the cache prediction follows)."""
+
+    native_build_inputs: tuple[str, ...] = ()
+    build_inputs: tuple[str, ...] = ()
+    env: tuple[tuple[str, str], ...] = ()
+    imports: tuple[str, ...] = ()
+    do_check: bool = False
+    nixpkgs_inputs: tuple[str, ...] = ()  # attrs nixpkgs builds this with beyond its metadata's edges
+    applied: tuple[str, ...] = ()  # which override rules applied (file and rule)
 
 
 @dataclass(frozen=True)
 class PlannedPackage:
     """How one pinned project gets into the environment.
 
-    ``attr`` is its attribute in the interpreter's package set: the nixpkgs attribute it replaces or keeps,
-    or a new one named after the project. ``dependencies`` and ``build_system`` are attributes too.
+    ``pin.attr`` is its attribute in the interpreter's package set: the nixpkgs attribute it replaces or
+    keeps, or a new one named after the project. ``dependencies`` and ``build_system`` are attributes too.
     """
 
-    name: str
-    version: str
-    provider: Provider
-    attr: str
-    artifact: Artifact | None
-    dependencies: tuple[str, ...]
-    build_system: tuple[str, ...]
-    native_code: bool
-    runtime: bool
-    requested: bool
-    reason: str
-    native_build_inputs: tuple[str, ...] = ()
-    build_inputs: tuple[str, ...] = ()
-    env: tuple[tuple[str, str], ...] = ()
-    imports: tuple[str, ...] = ()
-    do_check: bool = False
-    overrides: tuple[str, ...] = ()  # which override rules applied (file and rule)
-    nixpkgs_version: str | None = None
-    replaces: bool = False
-    source_path: str | None = None  # the local project's directory
-    nixpkgs_inputs: tuple[str, ...] = ()  # attrs nixpkgs builds this with beyond its metadata's edges
+    pin: Pin
+    recipe: BuildRecipe
+    reason: ReasonKind
+    dependencies: tuple[str, ...] = field(default=(), metadata=DERIVED)
+    build_system: tuple[str, ...] = field(default=(), metadata=DERIVED)
+
+    @property
+    def name(self) -> str:
+        return self.pin.name
+
+    @property
+    def version(self) -> str:
+        return self.pin.version
+
+    @property
+    def provider(self) -> Provider:
+        return self.pin.provider
+
+    @property
+    def attr(self) -> str:
+        return self.pin.attr
+
+    @property
+    def artifact(self) -> Artifact | None:
+        return self.pin.artifact
+
+    @property
+    def runtime(self) -> bool:
+        return self.pin.runtime
+
+    @property
+    def requested(self) -> bool:
+        return self.pin.requested
+
+    @property
+    def native_code(self) -> bool:
+        return self.pin.native_code
+
+    @property
+    def nixpkgs_version(self) -> str | None:
+        return self.pin.nixpkgs_version
+
+    @property
+    def replaces(self) -> bool:
+        return self.pin.replaces
+
+    @property
+    def source_path(self) -> str | None:
+        return self.pin.source_path
 
 
 @dataclass(frozen=True)
 class Plan:
-    """Everything the flake needs for one target, in a stable order."""
+    """Everything the flake needs for one target, in a stable order (packages by attribute)."""
 
     interpreter: str
     python_version: str
     system: str
+    roots: tuple[str, ...]
     packages: tuple[PlannedPackage, ...]
-    relaxations: tuple[Relaxation, ...]
-    notes: tuple[str, ...]
+    relaxations: tuple[Relaxation, ...] = ()
+    notes: tuple[str, ...] = ()
 
     @property
     def overrides(self) -> tuple[PlannedPackage, ...]:
@@ -58,6 +111,9 @@ class Plan:
     def environment(self) -> tuple[str, ...]:
         """Attributes in the Python environment: the runtime closure of the requested projects."""
         return tuple(sorted(p.attr for p in self.packages if p.runtime))
+
+    def package(self, name: str) -> PlannedPackage | None:
+        return next((p for p in self.packages if p.name == name), None)
 
     def counts(self) -> dict[str, int]:
         out = {"nixpkgs": 0, "wheel": 0, "sdist": 0}

@@ -1,31 +1,32 @@
-"""Explaining provider choices and turning each pin's edges into attributes."""
+"""From a resolution to a build plan: one provider, Nix attribute and recipe per pin."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
 
+from nixgen.core.kinds import ReasonKind
 from nixgen.overrides import Overrides
-from nixgen.plan.model import Plan, PlannedPackage
+from nixgen.plan.model import BuildRecipe, Plan, PlannedPackage
 from nixgen.resolve.model import Pin, Resolution
 
 
-def _reason(pin: Pin, forced: bool, traded: bool = False) -> str:
+def reason_for(pin: Pin, forced: bool, traded: bool = False) -> ReasonKind:
+    """Why ``pin``'s provider was chosen, as a kind (the sentence is made in ``emit/``)."""
     if forced:
-        return f"--provider {pin.name}={pin.provider}"
+        return "forced"
     if traded:
-        return "min-build: a wheel instead of rebuilding nixpkgs' build"
+        return "traded"
     if pin.provider == "nixpkgs":
-        return "in nixpkgs at a fitting version (binary cache)"
+        return "nixpkgs"
     if pin.provider == "local":
-        return f"the project itself, built from {pin.source_path}"
-    where = (f"nixpkgs has {pin.nixpkgs_version}, the resolution needs {pin.version}"
-             if pin.nixpkgs_version is not None else "not in nixpkgs")
-    how = "a wheel for the target" if pin.provider == "wheel" else "no wheel for the target, built from sdist"
-    return f"{where}; {how}"
+        return "local"
+    return "newer" if pin.nixpkgs_version is not None else "absent"
 
 
-def _planned(p: Pin, attrs: dict[str, str], forced: frozenset[str], overrides: Overrides,
-             tests: bool, traded: frozenset[str], exact: Mapping[str, tuple[str, ...]]) -> PlannedPackage:
+def recipe_for(p: Pin, attrs: Mapping[str, str], overrides: Overrides, tests: bool,
+               exact: Mapping[str, tuple[str, ...]]) -> BuildRecipe:
+    """What the overrides layer (and nixpkgs' own edges, for packages kept from nixpkgs) add to ``p``."""
     applied = overrides.applied(p.name, p.version)
     planned_attrs = set(attrs.values())
     nix_edges = {a for a in exact.get(p.attr, ()) if a in planned_attrs} if p.provider == "nixpkgs" else set()
@@ -34,21 +35,25 @@ def _planned(p: Pin, attrs: dict[str, str], forced: frozenset[str], overrides: O
     # Packages from nixpkgs keep their tests (changing them would miss the binary cache); packages built
     # here run none unless --tests or their override says so.
     do_check = (tests if applied.tests is None else applied.tests) if built else True
-    return PlannedPackage(
-        name=p.name, version=p.version, provider=p.provider, attr=p.attr, artifact=p.artifact,
-        dependencies=tuple(sorted({attrs[d] for d in p.dependencies if d in attrs})),
-        build_system=tuple(sorted({attrs[d] for d in p.build_requires if d in attrs})),
-        native_code=p.native_code, runtime=p.runtime, requested=p.requested,
-        reason=_reason(p, p.name in forced, p.name in traded),
+    return BuildRecipe(
         native_build_inputs=applied.native_build_inputs if sdist else (),
         build_inputs=applied.build_inputs if sdist or p.native_code else (),
         env=applied.env if sdist else (),
         imports=applied.imports if built else (),
         do_check=do_check,
-        overrides=applied.sources if built else (),
-        nixpkgs_version=p.nixpkgs_version, replaces=p.replaces, source_path=p.source_path,
         nixpkgs_inputs=tuple(sorted({attrs[n] for n in applied.nixpkgs_inputs if n in attrs} | nix_edges)),
+        applied=applied.sources if built else (),
     )
+
+
+def link(packages: Iterable[PlannedPackage]) -> tuple[PlannedPackage, ...]:
+    """The packages with their edges as attributes (derived from the pins' names), sorted by attribute."""
+    items = list(packages)
+    attrs = {p.name: p.attr for p in items}
+    linked = [replace(p, dependencies=tuple(sorted({attrs[d] for d in p.pin.dependencies if d in attrs})),
+                      build_system=tuple(sorted({attrs[d] for d in p.pin.build_requires if d in attrs})))
+              for p in items]
+    return tuple(sorted(linked, key=lambda p: p.attr))
 
 
 def make_plan(resolution: Resolution, forced: frozenset[str] = frozenset(), overrides: Overrides | None = None,
@@ -57,7 +62,9 @@ def make_plan(resolution: Resolution, forced: frozenset[str] = frozenset(), over
     """One planned package per pin, with edges as package-set attributes and the overrides that apply."""
     attrs = {p.name: p.attr for p in resolution.pins}
     rules = overrides or Overrides()
-    packages = tuple(_planned(p, attrs, forced, rules, tests, traded, exact_edges or {}) for p in resolution.pins)
+    packages = [PlannedPackage(p, recipe_for(p, attrs, rules, tests, exact_edges or {}),
+                               reason_for(p, p.name in forced, p.name in traded))
+                for p in resolution.pins]
     return Plan(interpreter=resolution.interpreter, python_version=resolution.python_version,
-                system=resolution.system, packages=tuple(sorted(packages, key=lambda p: p.attr)),
+                system=resolution.system, roots=resolution.roots, packages=link(packages),
                 relaxations=resolution.relaxations, notes=resolution.notes)

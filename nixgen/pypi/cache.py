@@ -4,9 +4,11 @@
   validators (ETag, Last-Modified) and the moment they stop being fresh (``Cache-Control: max-age``).
 - ``metadata``: what was read from a distribution (core metadata, an sdist's build system, or why nothing
   could be read), keyed by the file's sha256 — such facts never change, so they never expire.
+  Metadata a build backend produced (PEP 517 hook) lives there too, under ``build:sha256:<sha256>:python<X.Y>``.
 - ``direct``: which sha256 a direct-reference URL (``name @ https://...``) downloaded to.
-- ``artifacts/<sha256>/<filename>``: downloaded wheels and sdists, each written to a temporary file and
-  renamed into place after its hash was checked, so a reader never sees half a file.
+- ``artifacts/<sha[:2]>/<sha256>.<suffix>``: downloaded wheels and sdists, named by their hash only (the
+  suffix from a fixed list), each written to a temporary file and renamed into place after its hash was
+  checked, so a reader never sees half a file.
 
 Every write is one transaction. One connection is shared by the threads of a process under a lock; other
 processes may use the same database at the same time (WAL, busy timeout).
@@ -22,9 +24,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
-from nixgen.errors import NixgenError
+from nixgen.errors import UsageError
+from nixgen.pypi.pages import valid_sha256
 
-SCHEMA_VERSION = 1  # bump when a table's layout or the row format of pages/metadata changes
+SCHEMA_VERSION = 2  # bump when a table's layout or the row format of pages/metadata changes
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS pages (
@@ -34,6 +37,7 @@ CREATE TABLE IF NOT EXISTS metadata (key TEXT PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS direct (url TEXT PRIMARY KEY, sha256 TEXT NOT NULL, filename TEXT NOT NULL);
 """
 
+ARTIFACT_SUFFIXES = (".whl", ".tar.gz", ".tar.bz2", ".tar.xz", ".tgz", ".zip")
 PageRow = tuple[int, "str | None", "str | None", float, "bytes | None"]
 
 
@@ -50,9 +54,10 @@ def default_cache_dir() -> Path:
 class Cache:
     """The index cache under ``root`` (``<cache dir>/pypi``); the database opens on first use."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, notes: list[str] | None = None) -> None:
         self.root = root
         self.db_path = root / "index.sqlite3"
+        self.notes: list[str] = notes if notes is not None else []
         self._conn: sqlite3.Connection | None = None
         self._lock = threading.Lock()
 
@@ -60,47 +65,97 @@ class Cache:
     def _db(self) -> sqlite3.Connection:
         if self._conn is None:
             try:
-                self.root.mkdir(parents=True, exist_ok=True)
-                conn = sqlite3.connect(self.db_path, timeout=30, check_same_thread=False,
-                                       isolation_level=None)
-                _with_retry(lambda: conn.execute("PRAGMA journal_mode=WAL"))
-                conn.execute("PRAGMA synchronous=NORMAL")
-                if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
-                    with conn:
-                        conn.execute("BEGIN IMMEDIATE")
-                        # Another process may have created the schema while this one waited for the lock.
-                        if conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
-                            conn.execute("COMMIT")
-                            self._conn = conn
-                            return conn
-                        conn.execute("DROP TABLE IF EXISTS pages")
-                        conn.execute("DROP TABLE IF EXISTS metadata")
-                        conn.execute("DROP TABLE IF EXISTS direct")
-                        for statement in _SCHEMA.split(";"):
-                            if statement.strip():
-                                conn.execute(statement)
-                        conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-            except (OSError, sqlite3.Error) as err:
-                raise NixgenError(f"cannot open the cache database {self.db_path}: {err}",
-                                  hint="choose another place with --cache-dir or NIXGEN_CACHE_DIR") from err
-            self._conn = conn
+                self._conn = self._open()
+            except sqlite3.DatabaseError as err:
+                if _busy(err) or not self.db_path.exists():
+                    raise _cannot_open(self.db_path, err) from err
+                self._move_aside(err)
+                try:
+                    self._conn = self._open()
+                except sqlite3.Error as again:
+                    raise _cannot_open(self.db_path, again) from again
         return self._conn
+
+    def _move_aside(self, err: Exception) -> None:
+        """Rename a database SQLite cannot read to ``index.sqlite3.corrupt-<timestamp>`` (its WAL files
+        with it), so that a new one is built instead of every later run failing."""
+        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+        aside = self.db_path.with_name(f"{self.db_path.name}.corrupt-{stamp}-{os.getpid()}")
+        try:
+            os.replace(self.db_path, aside)
+            for suffix in ("-wal", "-shm"):
+                extra = self.db_path.with_name(self.db_path.name + suffix)
+                if extra.exists():
+                    os.replace(extra, aside.with_name(aside.name + suffix))
+        except OSError as move_err:
+            raise _cannot_open(self.db_path, move_err) from err
+        self.notes.append(f"the cache database {self.db_path} was unreadable ({err}); moved it to {aside} "
+                          "and started a new one")
+
+    def _recover(self, err: sqlite3.DatabaseError) -> None:
+        """Called (under the lock) when a query finds the open database damaged: start a new one."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        self._move_aside(err)
+
+    def _open(self) -> sqlite3.Connection:
+        """Open (and if needed create) the database; sqlite3.DatabaseError when the file is not one."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise _cannot_open(self.db_path, err) from err
+        conn = sqlite3.connect(self.db_path, timeout=30, check_same_thread=False, isolation_level=None)
+        try:
+            _with_retry(lambda: conn.execute("PRAGMA journal_mode=WAL"))
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # reads the schema: fails if corrupt
+            if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+                with conn:
+                    conn.execute("BEGIN IMMEDIATE")
+                    # Another process may have created the schema while this one waited for the lock.
+                    if conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+                        conn.execute("COMMIT")
+                        return conn
+                    conn.execute("DROP TABLE IF EXISTS pages")
+                    conn.execute("DROP TABLE IF EXISTS metadata")
+                    conn.execute("DROP TABLE IF EXISTS direct")
+                    for statement in _SCHEMA.split(";"):
+                        if statement.strip():
+                            conn.execute(statement)
+                    conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        except BaseException:
+            conn.close()
+            raise
+        return conn
 
     def _read(self, sql: str, args: tuple[object, ...]) -> tuple[object, ...] | None:
         with self._lock:
-            row = self._db().execute(sql, args).fetchone()
+            for attempt in range(2):
+                try:
+                    row = self._db().execute(sql, args).fetchone()
+                    break
+                except sqlite3.DatabaseError as err:
+                    if _busy(err) or attempt:
+                        raise _cannot_open(self.db_path, err) from err
+                    self._recover(err)
         return tuple(row) if row is not None else None
 
     def _write(self, sql: str, args: tuple[object, ...]) -> None:
         with self._lock:
-            conn = self._db()
-            try:
-                with conn:
-                    conn.execute("BEGIN IMMEDIATE")
-                    conn.execute(sql, args)
-            except sqlite3.Error as err:
-                raise NixgenError(f"cannot write the cache database {self.db_path}: {err}",
-                                  hint="choose another place with --cache-dir or NIXGEN_CACHE_DIR") from err
+            for attempt in range(2):
+                conn = self._db()
+                try:
+                    with conn:
+                        conn.execute("BEGIN IMMEDIATE")
+                        conn.execute(sql, args)
+                    return
+                except sqlite3.DatabaseError as err:
+                    if _busy(err) or attempt:
+                        raise UsageError(f"cannot write the cache database {self.db_path}: {err}",
+                                          hint="choose another place with --cache-dir or NIXGEN_CACHE_DIR") \
+                            from err
+                    self._recover(err)
 
     def close(self) -> None:
         with self._lock:
@@ -123,6 +178,10 @@ class Cache:
         self._write("INSERT OR REPLACE INTO pages VALUES (?, ?, ?, ?, ?, ?)",
                     (url, status, etag, last_modified, fresh_until, body))
 
+    def drop_page(self, url: str) -> None:
+        """Forget a cached page (one that did not decode)."""
+        self._write("DELETE FROM pages WHERE url=?", (url,))
+
     def touch_page(self, url: str, fresh_until: float) -> None:
         """Record that the server confirmed (304) the cached page."""
         self._write("UPDATE pages SET fresh_until=? WHERE url=?", (fresh_until, url))
@@ -135,6 +194,18 @@ class Cache:
     def put_metadata(self, key: str, body: str) -> None:
         self._write("INSERT OR REPLACE INTO metadata VALUES (?, ?)", (key, body))
 
+    # -- metadata a build backend produced: keyed by the sdist's sha256 and the interpreter's minor version --
+    def built_metadata(self, sha256: str, python: str) -> str | None:
+        """The record of an sdist's PEP 517 metadata hook run with Python ``python`` (``3.12``)."""
+        return self.metadata(f"build:sha256:{sha256}:python{python}")
+
+    def put_built_metadata(self, sha256: str, python: str, body: str) -> None:
+        self.put_metadata(f"build:sha256:{sha256}:python{python}", body)
+
+    def drop_metadata(self, key: str) -> None:
+        """Forget a cached metadata record (one that did not decode)."""
+        self._write("DELETE FROM metadata WHERE key=?", (key,))
+
     def direct(self, url: str) -> tuple[str, str] | None:
         row = self._read("SELECT sha256, filename FROM direct WHERE url=?", (url,))
         return (str(row[0]), str(row[1])) if row is not None else None
@@ -144,7 +215,13 @@ class Cache:
 
     # -- artifacts --------------------------------------------------------------------------------------
     def artifact_path(self, sha256: str, filename: str) -> Path:
-        return self.root / "artifacts" / sha256[:2] / sha256 / filename
+        """``artifacts/<sha[:2]>/<sha256><suffix>``: the name on disk comes from the hash alone (plus one
+        suffix of a fixed list, so that tools can tell a zip from a tarball); the index's file name is
+        data, never part of a path."""
+        if not valid_sha256(sha256):
+            raise ValueError(f"internal error: {sha256[:80]!r} is not a sha256 digest")
+        suffix = next((s for s in ARTIFACT_SUFFIXES if filename.endswith(s)), "")
+        return self.root / "artifacts" / sha256[:2] / f"{sha256}{suffix}"
 
     def artifact(self, sha256: str, filename: str) -> Path | None:
         path = self.artifact_path(sha256, filename)
@@ -165,6 +242,18 @@ class Cache:
         path.parent.mkdir(parents=True, exist_ok=True)
         os.replace(tmp, path)
         return path
+
+
+def _busy(err: sqlite3.DatabaseError) -> bool:
+    """Whether the error is not damage to the file (another process holds it, the disk is full or read-only,
+    ...): only a DatabaseError that is no OperationalError ("file is not a database", "database disk image
+    is malformed") means the file itself is damaged."""
+    return isinstance(err, sqlite3.OperationalError)
+
+
+def _cannot_open(path: Path, err: Exception) -> UsageError:
+    return UsageError(f"cannot open the cache database {path}: {err}",
+                       hint="choose another place with --cache-dir or NIXGEN_CACHE_DIR")
 
 
 def _with_retry(action: Callable[[], object], attempts: int = 100, pause: float = 0.1) -> None:

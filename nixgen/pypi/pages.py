@@ -15,12 +15,11 @@ from __future__ import annotations
 import gc
 import json
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
 from urllib.parse import urljoin
 
 from packaging.tags import Tag, parse_tag
@@ -28,6 +27,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from nixgen.pypi.model import DistFile, make_distfile
+from nixgen.pypi.urls import redact_url, strip_userinfo
 
 # (filename, url, version, is_wheel, tag string, sha256, requires-python, yanked, upload time (POSIX seconds),
 #  size, has .metadata, .metadata sha256)
@@ -80,15 +80,39 @@ def _tags(tag_string: str) -> frozenset[Tag]:
     return frozenset(parse_tag(tag_string))
 
 
+_PLAIN_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+!-]*$")
+SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+
+
+def plain_filename(filename: str) -> bool:
+    """Whether ``filename`` is a plain file name nixgen may use: letters, digits and ``._+!-`` only (no path
+    separator, no ``..``, no NUL or control character, no leading dot) — the characters of PEP 427 wheel
+    names and PEP 625 sdist names, all inside Nix's store-path name alphabet except ``!`` (epochs)."""
+    return _PLAIN_NAME_RE.fullmatch(filename) is not None and ".." not in filename
+
+
+def valid_sha256(value: object) -> bool:
+    """Whether ``value`` is a sha256 digest as hex (64 characters of ``0-9a-f``, lower-case)."""
+    return isinstance(value, str) and SHA256_RE.fullmatch(value) is not None
+
+
 def split_filename(filename: str, project: str) -> tuple[bool, str, str] | None:
-    """``(is_wheel, version, tag string)`` of a wheel (PEP 427) or sdist file name, or None when it is
-    neither, names another project's sdist, or has no PEP 440 version."""
+    """``(is_wheel, version, tag string)`` of a wheel (PEP 427, parsed by packaging) or sdist file name, or
+    None when it is neither, is not a plain file name (:func:`plain_filename`), names another project, or
+    has no PEP 440 version."""
+    if not plain_filename(filename):
+        return None
     if filename.endswith(".whl"):
-        parts = filename[:-4].split("-")
-        if len(parts) not in (5, 6):
+        from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
+        try:
+            name, _, _, _ = parse_wheel_filename(filename)
+        except (InvalidWheelFilename, InvalidVersion):
             return None
-        version, tag_string = parts[1], "-".join(parts[-3:])
-        return (True, version, tag_string) if _version(version) is not None else None
+        if name != project:
+            return None
+        parts = filename[:-4].split("-")
+        return True, parts[1], "-".join(parts[-3:])
     for suffix in SDIST_SUFFIXES:
         if filename.endswith(suffix):
             stem = filename[: -len(suffix)]
@@ -96,6 +120,7 @@ def split_filename(filename: str, project: str) -> tuple[bool, str, str] | None:
     else:
         return None
     # The name part may itself contain dashes ("python-dateutil-2.9.0"): find where the project's name ends.
+    # (packaging's parse_sdist_filename splits at the last dash and knows only .tar.gz and .zip.)
     start = 0
     while (cut := stem.find("-", start)) != -1:
         if canonicalize_name(stem[:cut]) == project and _version(stem[cut + 1:]) is not None:
@@ -132,48 +157,129 @@ def _split_fragment(url: str) -> tuple[str, str | None]:
     return base, None
 
 
-def parse_json_page(body: bytes, page_url: str, project: str) -> list[Row]:
-    """Rows of a PEP 691 JSON project page (file URLs resolved against ``page_url``)."""
+class BadEntry(ValueError):
+    """A file entry of a project page that breaks the simple API's rules (why, for the note)."""
+
+
+def _file_url(raw_url: str, page_url: str) -> tuple[str, str | None]:
+    """The absolute URL of a file (without fragment and userinfo) and its fragment's sha256; only http(s)
+    URLs are accepted (the page itself is always http(s): nixgen reads no other index)."""
+    absolute = raw_url.startswith(("https://", "http://"))
+    url, fragment_sha = _split_fragment(raw_url if absolute else urljoin(page_url, raw_url))
+    if not url.startswith(("https://", "http://")):
+        raise BadEntry(f"its URL is not http(s): {redact_url(url)!r}")
+    if "@" in url.partition("://")[2].partition("/")[0]:
+        url = strip_userinfo(url)  # credentials never travel with a file's URL (they live in the Http layer)
+    return url, fragment_sha
+
+
+def _checked_sha256(value: object, what: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise BadEntry(f"its {what} is not a string")
+    value = value.lower()
+    if not valid_sha256(value):
+        raise BadEntry(f"its {what} {value[:80]!r} is not 64 hex digits")
+    return value
+
+
+def _json_row(entry: object, page_url: str, project: str) -> Row | None:
+    """The row of one PEP 691 file entry; None for a file nixgen never uses; BadEntry for a broken one."""
+    if not isinstance(entry, dict):
+        raise BadEntry("it is not a JSON object")
+    filename, raw_url = entry.get("filename"), entry.get("url")
+    if not isinstance(filename, str) or not isinstance(raw_url, str):
+        raise BadEntry("its filename or url is not a string")
+    if not plain_filename(filename):
+        raise BadEntry("its filename is not a plain file name")
+    split = keep_file(filename, project)
+    if split is None:
+        return None
+    url, fragment_sha = _file_url(raw_url, page_url)
+    hashes = entry.get("hashes", {})
+    if not isinstance(hashes, dict) or not all(isinstance(v, str) for v in hashes.values()):
+        raise BadEntry("its hashes are not a table of strings")
+    sha256 = _checked_sha256(hashes.get("sha256"), "sha256") or _checked_sha256(fragment_sha, "URL's sha256")
+    requires_python = entry.get("requires-python")
+    if requires_python is not None and not isinstance(requires_python, str):
+        raise BadEntry("its requires-python is not a string")
+    yanked = entry.get("yanked", False)
+    if not isinstance(yanked, bool | str):
+        raise BadEntry("its yanked is neither true/false nor a reason")
+    size = entry.get("size")
+    if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 0):
+        raise BadEntry("its size is not a whole number")
+    core = entry.get("core-metadata", entry.get("dist-info-metadata", False))
+    if isinstance(core, dict):
+        if not all(isinstance(v, str) for v in core.values()):
+            raise BadEntry("its core-metadata hashes are not strings")
+        md_sha = _checked_sha256(core.get("sha256"), "core-metadata sha256")
+    elif isinstance(core, bool):
+        md_sha = None
+    else:
+        raise BadEntry("its core-metadata is neither true/false nor a table of hashes")
+    upload = entry.get("upload-time")
+    return (filename, url, split[1], split[0], split[2], sha256, requires_python or None, bool(yanked),
+            _timestamp(upload), size, bool(core), md_sha)
+
+
+def parse_json_page(body: bytes, page_url: str, project: str, notes: list[str] | None = None) -> list[Row]:
+    """Rows of a PEP 691 JSON project page (file URLs resolved against ``page_url``).
+
+    Every entry is checked before use: a plain file name of this project (parsed by packaging), http(s)
+    URLs, sha256 digests of 64 hex digits, and the field types PEP 691/700 give (requires-python a string,
+    hashes a table of strings, size an integer, yanked true/false or a reason, core-metadata true/false or a
+    table of hashes). An entry that breaks a rule is dropped, with a note in ``notes`` — never guessed at: a
+    file whose listed hash is malformed cannot be verified, so it is not offered at all.
+    """
     data = json.loads(body)
-    files: Sequence[dict[str, Any]] = data.get("files", [])
+    if not isinstance(data, dict):
+        raise ValueError("the page is not a JSON object")
+    files = data.get("files", [])
+    if not isinstance(files, list):
+        raise ValueError("its files are not a list")
     rows: list[Row] = []
     for entry in files:
-        filename = entry.get("filename")
-        raw_url = entry.get("url")
-        if not isinstance(filename, str) or not isinstance(raw_url, str):
+        try:
+            row = _json_row(entry, page_url, project)
+        except BadEntry as err:
+            if notes is not None:
+                name = entry.get("filename") if isinstance(entry, dict) else None
+                shown = repr(name[:120]) if isinstance(name, str) else "an entry"
+                notes.append(f"{redact_url(page_url)}: dropped {shown}: {err}")
             continue
-        split = keep_file(filename, project)
-        if split is None:
-            continue
-        absolute = raw_url.startswith(("https://", "http://"))
-        url, fragment_sha = _split_fragment(raw_url if absolute else urljoin(page_url, raw_url))
-        hashes = entry.get("hashes") or {}
-        sha256 = hashes.get("sha256") or fragment_sha
-        core = entry.get("core-metadata", entry.get("dist-info-metadata", False))
-        size = entry.get("size")
-        rows.append((filename, url, split[1], split[0], split[2],
-                     sha256.lower() if isinstance(sha256, str) else None,
-                     entry.get("requires-python") or None, bool(entry.get("yanked", False)),
-                     _timestamp(entry.get("upload-time")), size if isinstance(size, int) else None,
-                     bool(core), core.get("sha256") if isinstance(core, dict) else None))
+        if row is not None:
+            rows.append(row)
     return rows
 
 
-def parse_html_page(body: bytes, page_url: str, project: str, charset: str | None) -> list[Row]:
-    """Rows of a PEP 503 HTML project page (for indexes without PEP 691), parsed by pypi-simple."""
+def parse_html_page(body: bytes, page_url: str, project: str, charset: str | None,
+                    notes: list[str] | None = None) -> list[Row]:
+    """Rows of a PEP 503 HTML project page (for indexes without PEP 691), parsed by pypi-simple, checked as
+    in :func:`parse_json_page`."""
     from pypi_simple import ProjectPage
 
     page = ProjectPage.from_html(project, body.decode(charset or "utf-8", "replace"), page_url)
     rows: list[Row] = []
     for pkg in page.packages:
-        split = keep_file(pkg.filename, project)
-        if split is None:
+        try:
+            if not plain_filename(pkg.filename):
+                raise BadEntry("its filename is not a plain file name")
+            split = keep_file(pkg.filename, project)
+            if split is None:
+                continue
+            url, fragment_sha = _file_url(pkg.url, page_url)
+            sha256 = (_checked_sha256(pkg.digests.get("sha256"), "sha256")
+                      or _checked_sha256(fragment_sha, "URL's sha256"))
+            md_sha = _checked_sha256((pkg.metadata_digests or {}).get("sha256"), "core-metadata sha256")
+        except BadEntry as err:
+            if notes is not None:
+                notes.append(f"{redact_url(page_url)}: dropped {pkg.filename[:120]!r}: {err}")
             continue
-        url, fragment_sha = _split_fragment(pkg.url)
-        sha256 = pkg.digests.get("sha256") or fragment_sha
         rows.append((pkg.filename, url, split[1], split[0], split[2], sha256, pkg.requires_python or None,
                      bool(pkg.is_yanked), pkg.upload_time.timestamp() if pkg.upload_time else None, pkg.size,
-                     bool(pkg.has_metadata), (pkg.metadata_digests or {}).get("sha256")))
+                     bool(pkg.has_metadata), md_sha))
     return rows
 
 

@@ -34,13 +34,14 @@ if TYPE_CHECKING:
 class IndexLike(Protocol):
     """What the resolver needs of a package index (``nixgen.pypi.Index`` is the real one)."""
 
-    def project(self, name: str) -> ProjectFiles: ...
+    def project(self, name: str, *, undated: bool = False) -> ProjectFiles: ...
     def metadata(self, file: DistFile) -> CoreMetadata: ...
     def prefetch(self, names: Iterable[str]) -> None: ...
     def prefetch_metadata(self, files: Iterable[DistFile]) -> None: ...
     def sdist_build_system(self, file: DistFile) -> tuple[tuple[str, ...], str | None] | None: ...
     def direct(self, name: str, url: str) -> tuple[DistFile, CoreMetadata]: ...
-    def metadata_by_build(self, file: DistFile, timeout: float = 300.0) -> CoreMetadata: ...
+    def metadata_by_build(self, file: DistFile, timeout: float = 300.0, *, python: str | None = None,
+                          allow_unboxed: bool = False) -> CoreMetadata: ...
 
 
 @lru_cache(maxsize=4096)
@@ -87,9 +88,13 @@ class CandidateSource:
     overrides: Overrides = field(default_factory=Overrides)
     native_versions: Mapping[str, str] = field(default_factory=dict)  # always-nixpkgs attrs outside the set
     build_metadata: bool = True  # may run an sdist's PEP 517 metadata hook when its metadata is not static
+    allow_unboxed_builds: bool = False  # ... even where the platform cannot box it (see nixgen.pypi.box)
     local: Mapping[str, LocalProject] = field(default_factory=dict)  # projects built from their source tree
     metadata_target: Target | None = None  # whose wheels to read nixpkgs candidates' metadata from
     allow_pre: bool = False
+    preferred: Mapping[str, str] = field(default_factory=dict)  # re-locking: the previous lock's index pins
+    prefer_wheels: frozenset[str] = frozenset()  # min-build: wheels first, nixpkgs only as a fallback
+    strict: bool = False  # --no-relax: edges between nixpkgs packages are checked like any other
     notes: list[str] = field(default_factory=list)
     excluded: dict[str, list[Exclusion]] = field(default_factory=lambda: defaultdict(list))
     _pages: dict[str, ProjectFiles | None] = field(default_factory=dict)
@@ -115,7 +120,21 @@ class CandidateSource:
     # -- candidates -----------------------------------------------------------------------------------
     def candidates(self, name: str, extras: frozenset[str], reqs: Sequence[Req]) -> Iterator[Candidate]:
         """Every candidate for ``name`` in preference order (first = most preferred), built lazily: with
-        ``prefer="nixpkgs"`` the index's releases are only looked at if the nixpkgs candidate is rejected."""
+        ``prefer="nixpkgs"`` the index's releases are only looked at if the nixpkgs candidate is rejected.
+
+        A version ``preferred`` (re-locking) comes first when it is an index candidate; for a name in
+        ``prefer_wheels`` (min-build's trades) the index's wheels come first and nixpkgs' candidate last.
+        """
+        found = self._candidates(name, extras, reqs)
+        want = self.preferred.get(name)
+        if want is None:
+            yield from found
+            return
+        ordered = list(found)
+        ordered.sort(key=lambda c: c.from_nixpkgs or str(c.version) != want)
+        yield from ordered
+
+    def _candidates(self, name: str, extras: frozenset[str], reqs: Sequence[Req]) -> Iterator[Candidate]:
         if name in self.local:
             project = self.local[name]
             yield Candidate(name=name, version=Version(project.version), provider="local", extras=extras,
@@ -131,6 +150,9 @@ class CandidateSource:
         forced = self.forced.get(name)
         if forced is None and name in self.overrides.always_nixpkgs():
             forced = "nixpkgs"
+        if forced is None and not hashes and name in self.prefer_wheels:
+            yield from self._wheels_first(name, extras, reqs)
+            return
         nix = None if hashes or forced in ("wheel", "sdist") else self._nix_candidate(name, extras)
         if forced == "nixpkgs" and nix is None:
             raise UsageError(f"--provider {name}=nixpkgs, but the nixpkgs snapshot has no package "
@@ -156,6 +178,18 @@ class CandidateSource:
         merged = [nix, *index_cands]
         merged.sort(key=lambda c: (c.version, c.from_nixpkgs), reverse=True)
         yield from merged
+
+    def _wheels_first(self, name: str, extras: frozenset[str], reqs: Sequence[Req]) -> Iterator[Candidate]:
+        """The index's wheels (nixpkgs' version first), then the nixpkgs candidate as the fallback."""
+        nix = self._nix_candidate(name, extras)
+        page = self.page(name, required=nix is None)
+        if page is not None:
+            wheels = list(self._index_candidates(name, extras, page, reqs, "wheel", set()))
+            if nix is not None:
+                wheels.sort(key=lambda c: c.version != nix.version)
+            yield from wheels
+        if nix is not None:
+            yield nix
 
     def _nix_candidate(self, name: str, extras: frozenset[str]) -> Candidate | None:
         if self.pyset is None:
@@ -185,6 +219,10 @@ class CandidateSource:
         if page is None:
             return []
         same = [f for f in page.files if f.version == cand.version]
+        if not same:
+            # nixpkgs' version is kept whatever --exclude-newer says (the binary cache does not move), so its
+            # metadata comes from the files of that version uploaded after the date too.
+            same = [f for f in self.index.project(cand.name, undated=True).files if f.version == cand.version]
         ranks = (target or self.metadata_target or self.target).tag_priority
         far = len(ranks) + 1
 
@@ -323,7 +361,9 @@ class CandidateSource:
                                     "running its build backend to find out",
                                     hint=f"add its dependencies with --overrides ([{cand.name}] dependencies = "
                                          "[…]), or allow the build")
-            md = self.index.metadata_by_build(files[0])  # type: ignore[arg-type]
+            python = "{}.{}".format(*self.target.python_tuple)
+            md = self.index.metadata_by_build(files[0], python=python,  # type: ignore[arg-type]
+                                              allow_unboxed=self.allow_unboxed_builds)
             self.notes.append(f"{cand.name} {cand.version}: dependencies from its PEP 517 metadata hook")
             return md, "build"
         raise last

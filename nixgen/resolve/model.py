@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
 
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-Provider = Literal["nixpkgs", "wheel", "sdist", "local"]
-PROVIDERS: tuple[Provider, ...] = ("nixpkgs", "wheel", "sdist")  # what --provider may force; "local" is the
-# project itself, built from its own source tree
+from nixgen.core.kinds import FORCED_PROVIDERS, DepKind, MetadataSource
+from nixgen.core.kinds import Provider as Provider  # re-exported: candidates and pins name it here
+
+PROVIDERS = FORCED_PROVIDERS  # what --provider may force; "local" is the project itself
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ class Req:
     text: str = ""
     url: str | None = None
     hashes: frozenset[str] = frozenset()
-    kind: Literal["run", "build"] = "run"
+    kind: DepKind = "run"
     same_provider: Provider | None = None
     constraint: bool = False
 
@@ -115,7 +115,7 @@ class Pin:
     extras: tuple[str, ...]
     requested: bool
     runtime: bool
-    metadata_source: str
+    metadata_source: MetadataSource
     native_code: bool = False
     nixpkgs_version: str | None = None  # the version nixpkgs has, when it has the project at all
     replaces: bool = False  # built here in place of the attribute nixpkgs has (so its dependents change)
@@ -131,10 +131,6 @@ class Relaxation:
     requirement: str
     child: str
     child_version: str
-
-    def describe(self) -> str:
-        return (f"{self.parent} {self.parent_version} asks for {self.requirement}; "
-                f"nixpkgs pairs it with {self.child} {self.child_version}")
 
 
 @dataclass(frozen=True)

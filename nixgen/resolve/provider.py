@@ -86,7 +86,7 @@ class NixgenProvider(AbstractProvider[Req, Candidate, str]):
         if candidate.from_nixpkgs:
             if requirement.hashes:
                 return False
-            if requirement.relaxable:
+            if requirement.relaxable and not self.source.strict:
                 return True
         elif requirement.hashes and (candidate.artifact is None
                                      or f"sha256:{candidate.artifact.sha256}" not in requirement.hashes):

@@ -12,6 +12,7 @@ from packaging.utils import canonicalize_name, parse_wheel_filename
 from resolvelib import BaseReporter, Resolver
 from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
 
+from nixgen.core.kinds import Prefer, as_metadata_source
 from nixgen.errors import ResolutionError
 from nixgen.overrides import Overrides
 from nixgen.resolve.candidates import CandidateSource, IndexLike
@@ -29,14 +30,18 @@ if TYPE_CHECKING:
 class ResolveOptions:
     """How to choose among valid resolutions."""
 
-    prefer: str = "nixpkgs"  # "nixpkgs": keep the nixpkgs version when it fits; "latest": newest release
+    prefer: Prefer = "nixpkgs"  # "nixpkgs": keep the nixpkgs version when it fits; "latest": newest release
     providers: Mapping[str, Provider] = field(default_factory=dict)
     pre: bool = False
     max_rounds: int = 2000
     overrides: Overrides = field(default_factory=Overrides)
     native_versions: Mapping[str, str] = field(default_factory=dict)
     build_metadata: bool = True
+    allow_unboxed_builds: bool = False  # run build backends even where they cannot be boxed
     metadata_target: Target | None = None
+    preferred: Mapping[str, str] = field(default_factory=dict)  # re-locking: versions to try first (index pins)
+    prefer_wheels: frozenset[str] = frozenset()  # min-build: wheels before the nixpkgs candidate for these
+    strict: bool = False  # --no-relax: refuse nixpkgs' relaxations of upstream pins between its packages
 
 
 def _user_req(ur: UserRequirement, *, constraint: bool = False) -> Req:
@@ -85,9 +90,12 @@ def resolve(reqset: RequirementSet, index: IndexLike, pyset: PythonSet | None, t
     source = CandidateSource(index=index, pyset=pyset, target=target, prefer=options.prefer,
                              overrides=options.overrides, native_versions=options.native_versions,
                              build_metadata=options.build_metadata,
+                             allow_unboxed_builds=options.allow_unboxed_builds,
                              local={p.name: p for p in reqset.local_projects},
                              metadata_target=options.metadata_target,
-                             forced=dict(options.providers), allow_pre=options.pre or reqset.pre)
+                             forced=dict(options.providers), allow_pre=options.pre or reqset.pre,
+                             preferred=options.preferred, prefer_wheels=options.prefer_wheels,
+                             strict=options.strict)
     index.prefetch({r.name for r in reqs})
     provider = NixgenProvider(source, constraints)
     resolver: Resolver[Req, Candidate, str] = Resolver(provider, BaseReporter())
@@ -176,7 +184,7 @@ def _to_resolution(mapping: Mapping[str, Candidate], roots: list[Req], provider:
             dependencies=tuple(sorted(run_deps[name])),
             build_requires=tuple(sorted(build_deps[name])), extras=tuple(sorted(extras[name])),
             requested=name in requested, runtime=name in runtime,
-            metadata_source=provider.metadata_source.get(cand, "none"),
+            metadata_source=as_metadata_source(provider.metadata_source.get(cand, "none")),
             native_code=(cand.provider == "wheel" and cand.artifact is not None
                          and _native(cand.artifact.filename)),
             nixpkgs_version=_nixpkgs_version(name, source.pyset),

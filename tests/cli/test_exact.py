@@ -42,20 +42,20 @@ def test_import_nixpkgs_edges_reach_the_prediction(tmp_path: Path, make_index_se
     proc = nixgen("report", req, "--json", "--snapshot", snap, "--index-url", server.url,
                   "--cache-dir", tmp_path / "cache", "--strategy", "latest")
     assert proc.returncode == 0, proc.stderr
-    pkgs = {p["name"]: p for p in json.loads(proc.stdout)["packages"]}
+    pkgs = {p["name"]: p for p in json.loads(proc.stdout)["systems"][0]["packages"]}
     assert pkgs["numpy"]["provider"] == "wheel"
     assert pkgs["nixgen-stacker"]["status"] == "rebuild"
-    assert pkgs["nixgen-stacker"]["cause"] == ["numpy 2.4.2 → 2.5.5"]
+    assert pkgs["nixgen-stacker"]["cause"] == [{"name": "numpy", "old": "2.4.2", "new": "2.5.5"}]
 
 
 def test_import_nixpkgs_needs_a_checkout_or_a_flake(tmp_path: Path) -> None:
     proc = nixgen("nixpkgs", "import-nixpkgs", tmp_path, "-o", tmp_path / "snap")
-    assert proc.returncode == 1
+    assert proc.returncode == 3
     assert "is not a nixpkgs checkout" in proc.stderr and "Traceback" not in proc.stderr
     missing = nixgen("nixpkgs", "import-nixpkgs", tmp_path / "nope", "-o", tmp_path / "snap")
-    assert missing.returncode == 1 and "nope: no such directory" in missing.stderr
+    assert missing.returncode == 3 and "nope: no such directory" in missing.stderr
     bad = nixgen("nixpkgs", "import-nixpkgs", f"path:{tmp_path / 'nope'}", "-o", tmp_path / "snap")
-    assert bad.returncode == 1
+    assert bad.returncode == 3
     assert "is neither a nixpkgs checkout nor a flake reference Nix can fetch" in bad.stderr
     assert "Traceback" not in bad.stderr and not (tmp_path / "snap").exists()
 
@@ -105,11 +105,19 @@ def test_exact_edges_predict_what_evaluation_confirms(tmp_path: Path, index_serv
     req.write_text("pyproj\ncython==0.29.37\n")
     common = ("--snapshot", tmp_path / "exact", "--index-url", index_server.url, "--cache-dir", tmp_path / "cache",
               "--exclude-newer", "2026-11-01", "--system", "x86_64-linux")
+    # min-build plans with the snapshot's edges, the same cost model the report shows: it sees pyproj rebuild
+    # against the older cython and takes pyproj as a wheel instead.
+    least = nixgen("report", req, "--json", *common)
+    assert least.returncode == 0, least.stderr
+    chosen = json.loads(least.stdout)["systems"][0]
+    assert {p["name"]: p["status"] for p in chosen["packages"]}["pyproj"] == "fetch"
+    assert [t["name"] for t in chosen["trades"]] == ["pyproj"]
+    common = (*common, "--provider", "pyproj=nixpkgs")  # kept from nixpkgs: it rebuilds
     report = nixgen("report", req, "--json", *common)
     assert report.returncode == 0, report.stderr
-    pkgs = {p["name"]: p for p in json.loads(report.stdout)["packages"]}
+    pkgs = {p["name"]: p for p in json.loads(report.stdout)["systems"][0]["packages"]}
     assert pkgs["pyproj"]["status"] == "rebuild"
-    assert pkgs["pyproj"]["cause"] == [f"cython {pkgs['cython']['nixpkgs-version']} → 0.29.37"]
+    assert pkgs["pyproj"]["cause"] == [{"name": "cython", "old": pkgs["cython"]["nixpkgs-version"], "new": "0.29.37"}]
     # The snapshot names no revision, so the flake pins the flake reference it was evaluated from.
     flake = nixgen(req, *common)
     assert flake.returncode == 0, flake.stderr

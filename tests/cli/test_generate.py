@@ -29,9 +29,9 @@ def test_rodeo_takes_everything_nixpkgs_has_from_nixpkgs(run: Any, tmp_path: Pat
         nix = pyset.by_pypi_name(name)
         tool = pin["tool"]["nixgen"]
         if nix is not None and nix.version == pin["version"]:
-            assert tool["provider"] == "nixpkgs", f"{name} {pin['version']} is in nixpkgs but was {tool}"
+            assert tool["pin"]["provider"] == "nixpkgs", f"{name} {pin['version']} is in nixpkgs but was {tool}"
     for name in ("cartopy", "tensorflow", "docrep"):
-        assert pins[name]["tool"]["nixgen"]["provider"] == "nixpkgs"
+        assert pins[name]["tool"]["nixgen"]["pin"]["provider"] == "nixpkgs"
         assert pins[name]["version"] == pyset.by_pypi_name(name).version  # type: ignore[union-attr]
 
 
@@ -53,7 +53,7 @@ def test_unsatisfiable_pins_are_explained_without_a_traceback(run: Any, tmp_path
     req = tmp_path / "requirements.txt"
     req.write_text("dask==2022.1.1\ndistributed==2022.05.1\n")
     proc = run(req)
-    assert proc.returncode == 5
+    assert proc.returncode == 7
     assert "Traceback" not in proc.stderr
     assert (f"`dask==2022.1.1` requested ({req}:1), but `distributed 2022.5.1` requires `dask==2022.05.1`"
             in proc.stderr)
@@ -65,7 +65,7 @@ def test_the_seed_pins_name_the_missing_version_and_the_conflict(run: Any, tmp_p
     req = tmp_path / "requirements.txt"
     req.write_text("dask==2022.1.10\ndistributed==2022.05.1\n")
     proc = run(req)
-    assert proc.returncode == 5
+    assert proc.returncode == 7
     assert "Traceback" not in proc.stderr
     assert f"`dask==2022.1.10` requested ({req}:1), but dask 2022.1.10 is not on the index" in proc.stderr
     assert "`distributed 2022.5.1`, which requires `dask==2022.05.1`" in proc.stderr
@@ -75,7 +75,7 @@ def test_unknown_project_names_the_index(run: Any, index_server: Any, tmp_path: 
     req = tmp_path / "requirements.txt"
     req.write_text("no-such-project-nixgen\n")
     proc = run(req)
-    assert proc.returncode == 4
+    assert proc.returncode == 6
     assert "no project named no-such-project-nixgen on the index" in proc.stderr
     assert "Traceback" not in proc.stderr
 
@@ -84,7 +84,7 @@ def test_malformed_line_names_file_and_line(run: Any, tmp_path: Path) -> None:
     req = tmp_path / "requirements.txt"
     req.write_text("docrep\nnumpy >>= 1\n")
     proc = run(req)
-    assert proc.returncode == 2
+    assert proc.returncode == 3
     assert f"{req}:2:" in proc.stderr
     assert "numpy >>= 1" in proc.stderr
     assert "Traceback" not in proc.stderr
@@ -108,7 +108,7 @@ def test_output_file_is_written_atomically_and_not_on_error(run: Any, tmp_path: 
     assert_nix_parses(good)
     bad = tmp_path / "bad.txt"
     bad.write_text("dask==2022.1.10\ndistributed==2022.05.1\n")
-    assert run(bad, "-o", out, "-q").returncode == 5
+    assert run(bad, "-o", out, "-q").returncode == 7
     assert out.read_text() == good
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".flake.nix")] == []
 
@@ -130,7 +130,7 @@ def test_unreachable_index_says_which_url_and_what_to_do(tmp_path: Path) -> None
     req = tmp_path / "requirements.txt"
     req.write_text("docrep\n")
     proc = nixgen(req, "--index-url", "http://127.0.0.1:9/simple/", "--cache-dir", tmp_path / "c", "-q")
-    assert proc.returncode == 3
+    assert proc.returncode == 4
     assert "http://127.0.0.1:9/simple/docrep/" in proc.stderr
     assert "hint:" in proc.stderr
     assert "Traceback" not in proc.stderr
@@ -138,7 +138,7 @@ def test_unreachable_index_says_which_url_and_what_to_do(tmp_path: Path) -> None
 
 def test_offline_with_an_empty_cache_is_a_clear_error(index_server: Any, tmp_path: Path) -> None:
     proc = nixgen(RODEO, "--index-url", index_server.url, "--cache-dir", tmp_path / "empty", "--offline", "-q")
-    assert proc.returncode == 3
+    assert proc.returncode == 5
     assert "offline" in proc.stderr.lower()
     assert "Traceback" not in proc.stderr
 
@@ -159,5 +159,5 @@ def test_unknown_option_and_bad_provider_are_usage_errors(run: Any, tmp_path: Pa
     assert "expected NAME=nixpkgs|wheel|sdist" in proc.stderr
     assert "Traceback" not in proc.stderr
     missing = run(tmp_path / "absent.txt")
-    assert missing.returncode == 2
+    assert missing.returncode == 3
     assert "no such file" in missing.stderr

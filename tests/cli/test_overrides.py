@@ -127,5 +127,5 @@ def test_curated_data_loads_and_bad_user_file_fails_cleanly(tmp_path: Path) -> N
     bad = tmp_path / "mine.toml"
     bad.write_text("[docrep\n")
     proc = nixgen("overrides", "show", "docrep", "--overrides", bad)
-    assert proc.returncode == 2
+    assert proc.returncode == 3
     assert "cannot read it as TOML" in proc.stderr and "Traceback" not in proc.stderr

@@ -27,7 +27,7 @@ def run(tmp_path: Path, index: Any, text: str, *args: str) -> Any:
 
 def test_a_pin_for_an_older_python_names_the_python_that_works(tmp_path: Path, index: Any) -> None:
     proc = run(tmp_path, index, "oldpin-nixgen==1.0\n")
-    assert proc.returncode == 5
+    assert proc.returncode == 7
     assert "these requirements do resolve for Python 3.12 (nixpkgs python312" in proc.stderr
     assert "pass --python 3.12, or --python auto" in proc.stderr
     assert "Traceback" not in proc.stderr
@@ -42,6 +42,6 @@ def test_python_auto_chooses_it(tmp_path: Path, index: Any) -> None:
 
 def test_a_pin_no_nixpkgs_python_satisfies(tmp_path: Path, index: Any) -> None:
     proc = run(tmp_path, index, "ancient-nixgen==1.0\n")
-    assert proc.returncode == 5
+    assert proc.returncode == 7
     assert "requires Python <3.8" in proc.stderr
     assert "no other nixpkgs interpreter resolves them either (python311 3.11.15" in proc.stderr

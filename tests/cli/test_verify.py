@@ -24,7 +24,8 @@ def _serve(root: Path, out_path: str) -> None:
 
 def _nixpkgs_attrs(run: Any, req: Path, *extra: str) -> list[str]:
     lock = tomllib.loads(run("lock", req, "-q", *extra).stdout)
-    pins = [p["tool"]["nixgen"] for p in lock["packages"]] + lock["tool"]["nixgen"].get("nixpkgs-only", [])
+    pins = [p["tool"]["nixgen"]["pin"] for p in lock["packages"]]
+    pins += [p["pin"] for p in lock["tool"]["nixgen"].get("nixpkgs-only", [])]
     return sorted({p["attr"] for p in pins if p["provider"] == "nixpkgs" or p.get("nixpkgs-version")})
 
 
@@ -41,13 +42,13 @@ def test_evaluated_out_paths_agree_on_the_rodeo_then_a_missing_one_fails(
     url, root = binary_cache
     nixpkgs = f"path:{fixture_nixpkgs(tmp_path)}"
     cached = _fill_cache(run, RODEO, root, tmp_path)
-    good = run("verify", RODEO, "--substituter", url, "--nixpkgs", nixpkgs)
+    good = run("verify", "--system", "x86_64-linux", RODEO, "--substituter", url, "--nixpkgs", nixpkgs)
     assert good.returncode == 0, good.stdout + good.stderr
     assert f"{len(cached)} checked (out paths from nix eval of the flake for x86_64-linux), 0 differ" in good.stdout
     assert "DIFF" not in good.stdout
     (root / f"{cached['cartopy'].removeprefix('/nix/store/').split('-')[0]}.narinfo").unlink()
-    bad = run("verify", RODEO, "--substituter", url, "--nixpkgs", nixpkgs)
-    assert bad.returncode == 1
+    bad = run("verify", "--system", "x86_64-linux", RODEO, "--substituter", url, "--nixpkgs", nixpkgs)
+    assert bad.returncode == 9
     assert (f"DIFF cartopy: predicted cached, binary cache: missing ({cached['cartopy']}) — it must be built"
             in bad.stdout)
     assert f"{len(cached)} checked (out paths from nix eval of the flake for x86_64-linux), 1 differ" in bad.stdout
@@ -60,7 +61,7 @@ def test_predicted_rebuilds_get_new_out_paths_and_a_cached_wheel_is_better_news(
     req = DATA / "gdal-newer-numpy.txt"
     before = _fill_cache(run, req, root, tmp_path)
     assert "gdal" in before
-    proc = run("verify", req, "--substituter", url, "--nixpkgs", nixpkgs)
+    proc = run("verify", "--system", "x86_64-linux", req, "--substituter", url, "--nixpkgs", nixpkgs)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     lines = proc.stdout.splitlines()
     # gdal is predicted to rebuild: its evaluated out path is not the one the cache holds.
@@ -72,7 +73,7 @@ def test_predicted_rebuilds_get_new_out_paths_and_a_cached_wheel_is_better_news(
     numpy = eval_flake(flake, "legacyPackages.x86_64-linux.python313.pkgs.numpy.outPath", tmp_path)
     assert numpy != before.get("numpy")
     _serve(root, numpy)
-    better = run("verify", req, "--substituter", url, "--nixpkgs", nixpkgs)
+    better = run("verify", "--system", "x86_64-linux", req, "--substituter", url, "--nixpkgs", nixpkgs)
     assert better.returncode == 0
     assert f"BETTER numpy: predicted fetch, binary cache: cached ({numpy})" in better.stdout
     assert "1 differ from the prediction: 1 cheaper than predicted" in better.stdout
@@ -89,9 +90,9 @@ def test_an_edge_nixgen_does_not_know_is_caught_by_evaluation(
     system = ("--system", "x86_64-linux")
     _fill_cache(run, req, root, tmp_path, *system)
     report = json.loads(run("report", req, "--json", *system).stdout)
-    assert {p["name"]: p["status"] for p in report["packages"]}["pyproj"] == "cached"
-    proc = run("verify", req, "--substituter", url, "--nixpkgs", nixpkgs, *system)
-    assert proc.returncode == 1
+    assert {p["name"]: p["status"] for p in report["systems"][0]["packages"]}["pyproj"] == "cached"
+    proc = run("verify", "--system", "x86_64-linux", req, "--substituter", url, "--nixpkgs", nixpkgs, *system)
+    assert proc.returncode == 9
     assert ("DIFF pyproj: predicted cached, binary cache: missing (/nix/store/" in proc.stdout
             and "— nixgen's overlay changes its out path: it rebuilds" in proc.stdout)
     assert "ok   certifi: predicted cached, binary cache: cached" in proc.stdout
@@ -107,23 +108,24 @@ def test_without_evaluation_the_snapshot_out_paths_are_checked(
     for attr in attrs:
         pkg = pyset.packages[attr]
         _serve(root, pkg.out_path)
-    proc = run("verify", RODEO, "--substituter", url, "--no-eval")
+    proc = run("verify", "--system", "x86_64-linux", RODEO, "--substituter", url, "--no-eval")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert f"{len(attrs)} checked (out paths from the snapshot), 0 differ" in proc.stdout
+    assert f"{len(attrs)} checked (out paths from the snapshot for x86_64-linux), 0 differ" in proc.stdout
 
 
 def test_a_flake_nix_cannot_evaluate_is_a_clear_error(run: Any, binary_cache: tuple[str, Path],
                                                        tmp_path: Path) -> None:
     url, _root = binary_cache
-    proc = run("verify", RODEO, "--substituter", url, "--nixpkgs", f"path:{tmp_path / 'no-such-nixpkgs'}")
-    assert proc.returncode == 1
+    proc = run("verify", "--system", "x86_64-linux", RODEO, "--substituter", url,
+               "--nixpkgs", f"path:{tmp_path / 'no-such-nixpkgs'}")
+    assert proc.returncode == 10
     assert "error: nix could not evaluate the generated flake for x86_64-linux" in proc.stderr
     assert "hint: --nixpkgs FLAKEREF" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_an_unreachable_binary_cache_is_a_clear_error(run: Any) -> None:
-    proc = run("verify", RODEO, "--substituter", "http://127.0.0.1:9", "--no-eval")
-    assert proc.returncode == 3
+    proc = run("verify", "--system", "x86_64-linux", RODEO, "--substituter", "http://127.0.0.1:9", "--no-eval")
+    assert proc.returncode == 4
     assert "cannot reach the binary cache at http://127.0.0.1:9/" in proc.stderr and "Traceback" not in proc.stderr
 
 
@@ -135,9 +137,9 @@ def test_a_package_nixpkgs_refuses_is_named_without_failing_the_evaluation(
     data = json.loads((nixpkgs / "packages.json").read_text())
     data["pythonSets"]["python313Packages"]["docrep"]["broken"] = True
     (nixpkgs / "packages.json").write_text(json.dumps(data))
-    proc = run("verify", RODEO, "--substituter", url, "--nixpkgs", f"path:{nixpkgs}")
+    proc = run("verify", "--system", "x86_64-linux", RODEO, "--substituter", url, "--nixpkgs", f"path:{nixpkgs}")
     # The environment could not be built: that is the costliest miss, named, and the rest still checked.
-    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert proc.returncode == 9, proc.stdout + proc.stderr
     assert ("DIFF docrep: predicted cached, but nixpkgs refuses to evaluate it: broken, unfree or unsupported "
             "on this system" in proc.stdout)
     assert "ok   cartopy: predicted cached, binary cache: cached" in proc.stdout

@@ -1,26 +1,25 @@
 """The flake template: valid Nix, every planned package in its place, deterministic."""
 
-from nixgen.emit.flake import NixpkgsPin, render_flake
+from nixgen.emit.flake import render_flake
+from nixgen.lock.model import NixpkgsPin
 from nixgen.plan.model import Plan, PlannedPackage
 from nixgen.resolve.model import Artifact
 from tests.nixcheck import assert_nix_parses
+from tests.planhelp import planned
 
 PIN = NixpkgsPin(rev="46db2e09e1d3f113a13c0d7b81e2f221c63b8ce9",
                  nar_hash="sha256-4hAV26quOxdC6iyG7kYaZcM3VOskcPUrdCQd/nx8obc=", note="test snapshot")
 HEX = "ed8a17e201abd829ef8da78a0b6f4d51fb99a4cbd0554adbed3309297f964314"
 
 
-def _pkg(name: str, provider: str, **kw: object) -> PlannedPackage:
-    base: dict[str, object] = dict(name=name, version="1.0", provider=provider, attr=name, artifact=None,
-                                   dependencies=(), build_system=(), native_code=False, runtime=True,
-                                   requested=False, reason="test")
-    base.update(kw)
-    return PlannedPackage(**base)  # type: ignore[arg-type]
+def _pkg(name: str, provider: str, *, dependencies: tuple[str, ...] = (), build_system: tuple[str, ...] = (),
+         **kw: object) -> PlannedPackage:
+    return planned(name, provider, dependencies, build_system, **kw)
 
 
 def _plan() -> Plan:
     return Plan(
-        interpreter="python313", python_version="3.13.12", system="x86_64-linux",
+        interpreter="python313", python_version="3.13.12", system="x86_64-linux", roots=(),
         packages=(
             _pkg("numpy", "nixpkgs"),
             _pkg("fastwheel", "wheel", artifact=Artifact("fastwheel-1.0-cp313-cp313-manylinux_2_17_x86_64.whl",
@@ -66,9 +65,10 @@ def test_flake_is_byte_identical_for_the_same_plan() -> None:
 
 
 def test_all_nixpkgs_plan_has_an_empty_overlay() -> None:
-    plan = Plan(interpreter="python313", python_version="3.13.12", system="x86_64-linux",
+    plan = Plan(interpreter="python313", python_version="3.13.12", system="x86_64-linux", roots=("numpy",),
                 packages=(_pkg("numpy", "nixpkgs", requested=True),), relaxations=(), notes=())
     text = render_flake([plan], PIN, [])
     assert_nix_parses(text)
     assert "buildPythonPackage" not in text
-    assert "{ };" in text
+    extension = text.split("pythonPackagesExtensions = prev.pythonPackagesExtensions ++ [")[1].split("];")[0]
+    assert extension.split("else")[1].split() == ["{", "}", ")"]

@@ -104,14 +104,14 @@ def test_extras_and_groups(project: tuple[Path, Any], tmp_path: Path) -> None:
     assert "nixgen-gamma" in lock(root / "pyproject.toml", server, tmp_path, "--extra", "extra")
     assert "nixgen-gamma" in lock(root / "pyproject.toml", server, tmp_path, "--group", "dev")
     bad = nixgen("lock", root / "pyproject.toml", "--group", "nope", "--index-url", server.url, "-q")
-    assert bad.returncode == 2 and "no dependency group 'nope'" in bad.stderr
+    assert bad.returncode == 3 and "no dependency group 'nope'" in bad.stderr
 
 
 def test_unknown_formats_say_what_was_expected(tmp_path: Path) -> None:
     odd = tmp_path / "Pipfile.lock"
     odd.write_text("{}")
     proc = nixgen(odd)
-    assert proc.returncode == 2
+    assert proc.returncode == 3
     assert "pyproject.toml, pylock.toml, uv.lock or poetry.lock" in proc.stderr
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from nixgen.plan.model import Plan, PlannedPackage
 from nixgen.verify import compare, render_checks
+from tests.planhelp import plan, planned
 
 NUMPY_OLD = "/nix/store/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-python3.13-numpy-2.4.2"
 NUMPY_NEW = "/nix/store/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb-python3.13-numpy-2.5.5"
@@ -12,14 +13,12 @@ SCIPY_NEW = "/nix/store/dddddddddddddddddddddddddddddddd-python3.13-scipy-1.17.0
 
 
 def _pkg(name: str, provider: str, deps: tuple[str, ...] = (), nixpkgs_version: str | None = None) -> PlannedPackage:
-    return PlannedPackage(name=name, version="1", provider=provider, attr=name, artifact=None,  # type: ignore[arg-type]
-                          dependencies=deps, build_system=(), native_code=False, runtime=True, requested=True,
-                          reason="", nixpkgs_version=nixpkgs_version, replaces=nixpkgs_version is not None)
+    return planned(name, provider, deps, version="1", requested=True, nixpkgs_version=nixpkgs_version,
+                   replaces=nixpkgs_version is not None)
 
 
 def _plan(*packages: PlannedPackage) -> Plan:
-    return Plan(interpreter="python313", python_version="3.13.12", system="x86_64-linux", packages=packages,
-                relaxations=(), notes=())
+    return plan(*packages)
 
 
 def test_a_predicted_rebuild_the_overlay_leaves_alone_is_cheaper_than_predicted() -> None:

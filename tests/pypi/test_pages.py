@@ -95,7 +95,11 @@ def test_unknown_project_is_project_not_found(server: IndexServer, tmp_path: Pat
         index.project("no-such-thing")
 
 
-def test_several_indexes_merge_first_wins(tmp_path: Path, make_index_server: Make) -> None:
+def test_several_indexes_first_index_with_the_project_serves_it_all(tmp_path: Path,
+                                                                     make_index_server: Make) -> None:
+    """uv's first-index rule: a later index cannot add files (a newer version) to a project an earlier
+    index has, so nobody can shadow a private package by uploading it to a public index (dependency
+    confusion); a project only a later index has is found there."""
     first = FixtureIndex(tmp_path / "one")
     first.add_wheel("shared", "1.0")
     second = FixtureIndex(tmp_path / "two")
@@ -106,9 +110,10 @@ def test_several_indexes_merge_first_wins(tmp_path: Path, make_index_server: Mak
     with index_for([one, two], tmp_path / "cache") as index:
         files = index.project("shared").files
         assert [(f.filename, f.url.startswith(one.base)) for f in files] == [
-            ("shared-1.0-py3-none-any.whl", True), ("shared-2.0-py3-none-any.whl", False)]
+            ("shared-1.0-py3-none-any.whl", True)]
         second_only = index.project("only-second").files
         assert [f.filename for f in second_only] == ["only_second-1.0-py3-none-any.whl"]
+        assert all(f.url.startswith(two.base) for f in second_only)
         with pytest.raises(ProjectNotFound) as err:
             index.project("nowhere")
         assert one.url in err.value.message and two.url in err.value.message

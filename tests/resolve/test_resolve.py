@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from nixgen.emit.words import relaxation
 from nixgen.errors import ResolutionError, UsageError
 from nixgen.inputs.requirements_txt import parse_requirements
 from nixgen.nixpkgs.snapshot import NixPythonPackage, PythonSet
@@ -60,8 +61,16 @@ def base(ix: FixtureIndex) -> None:
 def test_nixpkgs_pins_between_nixpkgs_packages_are_relaxed(index: Callable[..., Index]) -> None:
     res = run(index(base), "alpha\n", nixset(alpha="1.0", beta="2.0"))
     assert providers(res) == {"alpha": ("1.0", "nixpkgs"), "beta": ("2.0", "nixpkgs")}
-    assert [r.describe() for r in res.relaxations] == [
+    assert [relaxation(r) for r in res.relaxations] == [
         "alpha 1.0 asks for beta<2; nixpkgs pairs it with beta 2.0"]
+
+
+def test_no_relax_resolves_nixpkgs_edges_strictly(index: Callable[..., Index]) -> None:
+    res = run(index(base), "alpha\n", nixset(alpha="1.0", beta="2.0"), strict=True)
+    # alpha stays nixpkgs' build, but beta<2 now holds: beta comes from the index, and alpha rebuilds.
+    assert providers(res) == {"alpha": ("1.0", "nixpkgs"), "beta": ("1.5", "wheel")}
+    assert res.relaxations == ()
+    assert res.pin("beta").replaces  # type: ignore[union-attr]
 
 
 def test_edges_from_index_packages_are_strict(index: Callable[..., Index]) -> None:

@@ -5,37 +5,44 @@ A package taken from nixpkgs as it is, whose out path the snapshot lists, is ``c
 out path does. Edges are the resolution's (runtime dependencies, build systems) plus the ``nixpkgs-inputs``
 the override data knows; a nixpkgs expression may hold more, so the prediction can only miss rebuilds, and
 says so. A wheel is a ``fetch`` (download and patch, no compile); an sdist is a ``build``.
+
+Pure: the plan alone decides (no network, no Nix). Sentences about statuses are made in ``emit/``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
-from nixgen.plan.cost import FETCH_MINUTES, Estimate, build_estimate
+from nixgen.core.kinds import STATES, State
+from nixgen.plan.cost import FETCH_MINUTES, build_estimate
 from nixgen.plan.model import Plan
 
-State = Literal["cached", "rebuild", "fetch", "build"]
+
+@dataclass(frozen=True)
+class CauseLink:
+    """One step of a rebuild's cause chain: a nixpkgs package that rebuilds (``old``/``new`` unset), or, at
+    the end of the chain, the replaced package with nixpkgs' version and the one it is replaced by."""
+
+    name: str
+    old: str | None = None
+    new: str | None = None
 
 
 @dataclass(frozen=True)
 class Status:
-    """One package's predicted fate."""
+    """One package's predicted fate, with the estimate and what it rests on."""
 
     name: str
     attr: str
     state: State
     minutes: float
     estimate: str
-    cause: tuple[str, ...] = ()  # the chain to a replaced package: ("shapely", "numpy 2.4.2 → 2.5.5")
+    cause: tuple[CauseLink, ...] = ()  # from the first rebuilding dependency to the replaced package
 
-    def why(self) -> str:
-        if self.state == "rebuild":
-            return "rebuilds because " + " because ".join(
-                (f"{c} rebuilds" if i < len(self.cause) - 1 else c) for i, c in enumerate(self.cause))
-        return {"cached": "unchanged nixpkgs package in the binary cache",
-                "fetch": "wheel: download and patch, no compile",
-                "build": "built from its sdist"}[self.state]
+    @property
+    def replaced(self) -> CauseLink | None:
+        """The replaced package at the end of a rebuild's chain."""
+        return self.cause[-1] if self.cause else None
 
 
 @dataclass(frozen=True)
@@ -48,8 +55,8 @@ class Prediction:
     def total_minutes(self) -> float:
         return round(sum(s.minutes for s in self.statuses), 1)
 
-    def by_state(self) -> dict[str, int]:
-        out = {"cached": 0, "rebuild": 0, "fetch": 0, "build": 0}
+    def by_state(self) -> dict[State, int]:
+        out: dict[State, int] = dict.fromkeys(STATES, 0)
         for s in self.statuses:
             out[s.state] += 1
         return out
@@ -59,27 +66,27 @@ class Prediction:
 
 
 def predict(plan: Plan) -> Prediction:
-    """The status of every planned package (pure: no network, no Nix)."""
+    """The status of every planned package."""
     by_attr = {p.attr: p for p in plan.packages}
-    edges = {p.attr: (*p.dependencies, *p.build_system, *p.nixpkgs_inputs) for p in plan.packages}
-    memo: dict[str, tuple[str, ...] | None] = {}
+    edges = {p.attr: (*p.dependencies, *p.build_system, *p.recipe.nixpkgs_inputs) for p in plan.packages}
+    memo: dict[str, tuple[CauseLink, ...] | None] = {}
 
-    def cause(attr: str, seen: frozenset[str]) -> tuple[str, ...] | None:
+    def cause(attr: str, seen: frozenset[str]) -> tuple[CauseLink, ...] | None:
         """The chain from a nixpkgs package to a replaced one, or None if its closure is unchanged."""
         if attr in memo:
             return memo[attr]
-        result: tuple[str, ...] | None = None
+        result: tuple[CauseLink, ...] | None = None
         for dep in sorted(edges.get(attr, ())):
             child = by_attr.get(dep)
             if child is None or dep in seen:
                 continue
             if child.replaces:
-                result = (f"{child.name} {child.nixpkgs_version} → {child.version}",)
+                result = (CauseLink(child.name, child.nixpkgs_version, child.version),)
                 break
             if child.provider == "nixpkgs":
                 sub = cause(dep, seen | {dep})
                 if sub is not None:
-                    result = (child.name, *sub)
+                    result = (CauseLink(child.name), *sub)
                     break
         memo[attr] = result
         return result
@@ -97,6 +104,6 @@ def predict(plan: Plan) -> Prediction:
             if chain is None:
                 statuses.append(Status(p.name, p.attr, "cached", 0.0, "binary cache"))
             else:
-                rebuild: Estimate = build_estimate(p.name, None)
+                rebuild = build_estimate(p.name, None)
                 statuses.append(Status(p.name, p.attr, "rebuild", rebuild.minutes, rebuild.source, chain))
     return Prediction(tuple(statuses))

@@ -1,0 +1,1 @@
+"""The vocabulary and facts every stage shares: kinds, targets, errors, Nix paths."""

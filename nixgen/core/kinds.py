@@ -1,0 +1,65 @@
+"""The one vocabulary: every kind nixgen distinguishes, defined once as a ``Literal``.
+
+A kind is compared and stored as its string (``"wheel"``), so locks, JSON reports and templates carry it
+as it is; the type checker keeps each use to the values listed here. ``*_VALUES`` tuples list the values for
+option parsing and validation (``typing.get_args`` of the alias).
+"""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+Provider = Literal["nixpkgs", "wheel", "sdist", "local"]
+"""Where a pinned project comes from: nixpkgs as it is, an index wheel, an index sdist, the project itself."""
+ForcedProvider = Literal["nixpkgs", "wheel", "sdist"]
+"""What ``--provider NAME=…`` may force ("local" is the project itself, never forced)."""
+
+State = Literal["cached", "rebuild", "fetch", "build"]
+"""A package's predicted fate: binary-cache hit, nixpkgs build with something replaced below it, a wheel
+downloaded and patched, an sdist built."""
+
+Prefer = Literal["nixpkgs", "latest"]
+"""Which valid version to choose: nixpkgs' when it fits, or the newest release."""
+Strategy = Literal["min-build", "latest"]
+"""Which plan to choose: the one with the least estimated build time, or the newest versions."""
+
+MetadataSource = Literal["pep658", "range", "download", "pkg-info", "pyproject", "egg-info", "build", "direct",
+                         "none"]
+"""Where a candidate's core metadata came from (PEP 658 file, HTTP ranges, the downloaded wheel, an sdist's
+PKG-INFO / pyproject.toml / egg-info, its PEP 517 hook, a direct reference, or nowhere: nixpkgs' own)."""
+
+DepKind = Literal["run", "build"]
+"""A dependency edge: needed at run time, or only to build an sdist (its PEP 518 build system)."""
+
+ReasonKind = Literal["forced", "traded", "nixpkgs", "local", "hashed", "newer", "absent"]
+"""Why a provider was chosen: ``--provider``; min-build traded a rebuild for a wheel; nixpkgs has a fitting
+version; the project itself; a ``--hash`` pin; the resolution needs another version than nixpkgs'; nixpkgs
+does not have the project."""
+
+CacheOutcome = Literal["cached", "missing", "refused", "not checked"]
+"""What ``nixgen verify`` found for a package: the binary cache has its out path, lacks it, Nix refused to
+evaluate it (broken, unfree, unsupported), or it was not checked."""
+
+RodeoStage = Literal["resolved", "generated", "built", "imports ok"]
+"""How far a rodeo cell got, in order."""
+RodeoStatus = Literal["resolved", "generated", "built", "imports ok", "failed"]
+
+OutputFormat = Literal["flake", "nix", "overlay"]
+"""What nixgen writes: a flake; default.nix and shell.nix; or an overlay.nix to apply yourself."""
+
+PROVIDERS: tuple[Provider, ...] = get_args(Provider)
+FORCED_PROVIDERS: tuple[ForcedProvider, ...] = get_args(ForcedProvider)
+STATES: tuple[State, ...] = get_args(State)
+PREFERS: tuple[Prefer, ...] = get_args(Prefer)
+STRATEGIES: tuple[Strategy, ...] = get_args(Strategy)
+METADATA_SOURCES: tuple[MetadataSource, ...] = get_args(MetadataSource)
+RODEO_STAGES: tuple[RodeoStage, ...] = get_args(RodeoStage)
+OUTPUT_FORMATS: tuple[OutputFormat, ...] = get_args(OutputFormat)
+
+
+def as_metadata_source(text: str) -> MetadataSource:
+    """``text`` as a :data:`MetadataSource` (an unknown spelling is ``"none"``: nothing is claimed for it)."""
+    for value in METADATA_SOURCES:
+        if value == text:
+            return value
+    return "none"
