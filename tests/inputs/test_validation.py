@@ -234,7 +234,7 @@ def test_the_cli_exits_2_without_a_traceback(tmp_path: Path) -> None:
     path = tmp_path / "pyproject.toml"
     path.write_text(P + '[build-system]\nrequires = "setuptools"\n', encoding="utf-8")
     proc = nixgen("lock", path)
-    assert proc.returncode == 2, proc.stderr
+    assert proc.returncode == InputError.exit_code == 3, proc.stderr
     assert "Traceback" not in proc.stderr
     assert "build-system.requires: expected an array, got a string ('setuptools')" in proc.stderr
 
