@@ -41,10 +41,14 @@ from packaging.requirements import InvalidRequirement, Requirement
 
 from nixgen.errors import InputError
 from nixgen.inputs.model import Origin, RequirementSet, UserRequirement
+from nixgen.inputs.tomlshape import MAX_INPUT_BYTES, FileTooLarge, read_limited
 
 __all__ = ["parse_requirements", "read_requirements"]
 
-_COMMENT = re.compile(r"(^|\s+)#.*$")
+# A comment: `#` at the start or after whitespace (the blanks before it go with the line's strip). Written
+# with a look-behind, as `(^|\s+)#` backtracks quadratically over a long run of blanks without a `#`.
+_COMMENT = re.compile(r"(?:^|(?<=\s))#.*$")
+_COMMENT_LINE = re.compile(r"\s*#")
 _ENV_VAR = re.compile(r"\$\{([A-Z0-9_]+)\}")
 _CODING = re.compile(rb"coding[:=]\s*([-\w.]+)")
 _BOMS = (  # UTF-32 before UTF-16: the UTF-16-LE mark is a prefix of the UTF-32-LE one
@@ -359,7 +363,10 @@ def _resolve(path: Path, display: str, at: _Line | None) -> Path:
 def _read_text(path: Path, display: str, at: _Line | None, spelt: str) -> str:
     """The file's bytes, decoded as pip decodes a requirements file (but without the locale fallback)."""
     try:
-        data = path.read_bytes()
+        data = read_limited(path)
+    except FileTooLarge:
+        raise _at(at, display, f"is larger than {MAX_INPUT_BYTES >> 20} MiB; it is not a requirements file",
+                  hint="name the requirements file itself (not a device or a stream that does not end)") from None
     except FileNotFoundError:
         if at is None:
             raise InputError("no such file", path=display, hint="check the path") from None
@@ -417,7 +424,7 @@ def _joined_lines(text: str) -> Iterator[tuple[int, str]]:
     pending: list[str] = []
     start = 0
     for number, raw in enumerate(text.splitlines(), start=1):
-        is_comment = _COMMENT.match(raw) is not None
+        is_comment = _COMMENT_LINE.match(raw) is not None
         if raw.endswith("\\") and not is_comment:
             if not pending:
                 start = number
@@ -542,11 +549,20 @@ def _refuse_unnamed(spec: str, line: _Line) -> None:
                           "local projects are not supported yet")
     before_at, at, _ = head.partition("@")
     named = bool(at) and not _looks_like_path(before_at)
-    bare = re.sub(r"\[[^\]]+\]$", "", head).rstrip()
+    bare = _strip_extras(head).rstrip()
     if not named and (_looks_like_path(head) or bare.lower().endswith(_ARCHIVE_SUFFIXES)):
         raise _error("a local path is not a requirement nixgen reads", line,
                      hint="local projects are not supported yet; for a built wheel or sdist write "
                           "`name @ file:///absolute/path/to/file`")
+
+
+def _strip_extras(text: str) -> str:
+    """``name[extras]`` without its ``[extras]`` (what ``re.sub(r"\\[[^\\]]+\\]$", "", text)`` gives, in linear
+    time: that pattern backtracks quadratically over a long run of ``[``)."""
+    if not text.endswith("]"):
+        return text
+    start = text.find("[", text.rfind("]", 0, len(text) - 1) + 1)
+    return text[:start] if 0 <= start < len(text) - 2 else text
 
 
 def _looks_like_path(text: str) -> bool:

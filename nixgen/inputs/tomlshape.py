@@ -24,17 +24,35 @@ from packaging.version import InvalidVersion, Version
 
 from nixgen.errors import InputError
 
-__all__ = ["Key", "load_toml"]
+__all__ = ["MAX_INPUT_BYTES", "FileTooLarge", "Key", "load_toml", "read_limited"]
 
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _PROJECT_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)  # PEP 508 names
 _T = TypeVar("_T")
 
 
+MAX_INPUT_BYTES = 64 << 20  # an input file larger than this is a mistake (a device, a stream), not an input
+
+
+class FileTooLarge(Exception):
+    """A file has more than :data:`MAX_INPUT_BYTES` (raised by :func:`read_limited`)."""
+
+
+def read_limited(path: Path) -> bytes:
+    """The file's bytes, reading at most :data:`MAX_INPUT_BYTES` (so ``/dev/zero`` cannot fill the memory)."""
+    with path.open("rb") as stream:
+        data = stream.read(MAX_INPUT_BYTES + 1)
+    if len(data) > MAX_INPUT_BYTES:
+        raise FileTooLarge(str(path))
+    return data
+
+
 def load_toml(path: Path, what: str) -> dict[str, Any]:
     """The document in ``path`` (TOML 1.0 via ``tomllib``); unreadable or invalid TOML is an InputError."""
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(read_limited(path).decode("utf-8"))
+    except FileTooLarge:
+        raise InputError(f"is larger than {MAX_INPUT_BYTES >> 20} MiB; it is not {what}", path=str(path)) from None
     except FileNotFoundError:
         raise InputError("no such file", path=str(path)) from None
     except IsADirectoryError:
