@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +9,7 @@ from pathlib import Path
 import jinja2
 
 from nixgen import __version__
+from nixgen.core.paths import nix_path
 from nixgen.emit import words
 from nixgen.emit.nix import nix_attr, nix_attr_path, nix_comment, nix_interpolated, nix_string, sri_sha256
 from nixgen.lock.model import NixpkgsPin
@@ -29,17 +29,6 @@ def _environment(html: bool = False) -> jinja2.Environment:
     env.filters.update(nixstr=nix_string, attr=nix_attr, attrpath=nix_attr_path, sri=sri_sha256,
                        comment=nix_comment, nixinterp=nix_interpolated, reason=words.reason)
     return env
-
-
-def nix_path(target: str, flake_dir: Path) -> str:
-    """A Nix path literal for ``target`` relative to the flake's directory (``./.``, ``./pkg``, ``../pkg``)."""
-    rel = os.path.relpath(Path(target).resolve(), flake_dir.resolve())
-    if rel == ".":
-        return "./."
-    literal = rel if rel.startswith("..") else f"./{rel}"
-    if not all(c.isalnum() or c in "._-+/" for c in literal):
-        return f"./. + {nix_string('/' + rel)}"
-    return literal
 
 
 @dataclass(frozen=True)
