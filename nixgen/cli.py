@@ -89,6 +89,9 @@ def resolve_options(func: F) -> F:
         click.option("--group", "groups", multiple=True, metavar="NAME",
                      help="pyproject.toml: also install this PEP 735 dependency group."),
         click.option("--quiet", "-q", is_flag=True, help="No progress and no summary table on stderr."),
+        click.option("--allow-infeasible", "allow_infeasible", is_flag=True,
+                     help="Write a plan even when the evidence says one of its builds from source cannot work "
+                          "(otherwise exit 11 with the evidence and what would work)."),
     ]
     for decorator in reversed(decorators):
         func = decorator(func)
@@ -143,7 +146,7 @@ def _options(kwargs: dict[str, Any]) -> Any:
                    override_files=tuple(kwargs["override_files"]), tests=kwargs["tests"],
                    strategy=kwargs["strategy"], build_metadata=not kwargs["no_build_metadata"],
                    extras=tuple(kwargs.get("extras", ())), groups=tuple(kwargs.get("groups", ())),
-                   upgrade=kwargs.get("upgrade", False),
+                   upgrade=kwargs.get("upgrade", False), allow_infeasible=kwargs.get("allow_infeasible", False),
                    upgrade_packages=frozenset(canonicalize_name(n) for n in kwargs.get("upgrade_packages", ())))
 
 

@@ -100,3 +100,13 @@ class CheckWouldChange(NixgenError):
     """``--check``: the file on disk is not what nixgen would write now (it was not written)."""
 
     exit_code = 8
+
+
+class InfeasibleBuild(NixgenError):
+    """A plan builds a package from source that the evidence says cannot build for the target (see
+    ``nixgen explain``); ``--allow-infeasible`` writes it anyway. ``python`` is the target's X.Y, ``newer``
+    the (name, version) pins the evidence says would work."""
+
+    exit_code = 11
+    python: str = ""
+    newer: tuple[tuple[str, str], ...] = ()

@@ -9,12 +9,29 @@ lock, so a flake is rendered from a lock alone.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
-from nixgen.core.kinds import Provider, ReasonKind
+from nixgen.core.kinds import EvidenceKind, Provider, ReasonKind, Verdict
 from nixgen.resolve.model import Artifact, Pin, Relaxation
 
 DERIVED = {"derived": True}
 """Field metadata: computed from other fields when a lock is read, so not written to it."""
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One fact a build-feasibility verdict rests on, with the values its sentence needs (made in
+    ``emit/words.py``): the target's Python, the release's wheel interpreters and upload date, the
+    interpreter's release date, the first release with wheels for the target, the plan's numpy."""
+
+    kind: EvidenceKind
+    verdict: Verdict
+    python: str
+    wheel_pythons: tuple[str, ...] = ()
+    uploaded: datetime | None = None
+    python_released: str | None = None
+    wheels_from: str | None = None
+    numpy: str | None = None
 
 
 @dataclass(frozen=True)
@@ -29,6 +46,14 @@ class BuildRecipe:
     do_check: bool = False
     nixpkgs_inputs: tuple[str, ...] = ()  # attrs nixpkgs builds this with beyond its metadata's edges
     applied: tuple[str, ...] = ()  # which override rules applied (file and rule)
+    # A Linux wheel with native code: the nixpkgs attrs its binaries link (None: not read, then the C++
+    # runtime alone is assumed), the sonames nothing maps, and those left to the host or other wheels.
+    linked: tuple[str, ...] | None = None
+    unmapped: tuple[str, ...] = ()
+    link_ignored: tuple[str, ...] = ()
+    # A build from source (sdist or local): can it build for the target, and why (plan/feasibility.py).
+    verdict: Verdict | None = None
+    evidence: tuple[Evidence, ...] = ()
 
 
 @dataclass(frozen=True)

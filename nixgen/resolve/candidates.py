@@ -23,7 +23,7 @@ from packaging.version import InvalidVersion, Version
 from nixgen.errors import MetadataError, ProjectNotFound, UsageError
 from nixgen.inputs.model import LocalProject
 from nixgen.overrides import Overrides
-from nixgen.resolve.model import Artifact, Candidate, Provider, Req
+from nixgen.resolve.model import Artifact, Candidate, Provider, ReleaseFacts, Req
 from nixgen.resolve.target import Target
 
 if TYPE_CHECKING:
@@ -245,6 +245,10 @@ class CandidateSource:
         for f in page.files:
             by_version[f.version].append(f)
         ranks = self.target.tag_priority
+        own = self.target.interpreter_tag
+        wheels_from = min((v for v, fs in by_version.items() if not v.is_prerelease
+                           and any(f.kind == "wheel" and not f.yanked and any(t.interpreter == own for t in f.tags)
+                                   for f in fs)), default=None)
         excluded = self.excluded[name]
         excluded.clear()
         for version in sorted(by_version, reverse=True):
@@ -289,6 +293,10 @@ class CandidateSource:
                 name=name, version=version, provider=provider, extras=extras,
                 artifact=Artifact(chosen.filename, chosen.url, chosen.sha256, chosen.size),
                 metadata_files=(chosen,),
+                release=ReleaseFacts(
+                    uploaded=chosen.upload_time,
+                    wheel_pythons=tuple(sorted({t.interpreter for f in files if f.kind == "wheel" for t in f.tags})),
+                    wheels_from=str(wheels_from) if wheels_from is not None else None),
             )
 
     def _direct_candidate(self, name: str, extras: frozenset[str], url: str) -> Candidate:

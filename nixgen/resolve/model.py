@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
@@ -23,6 +24,17 @@ class Artifact:
     size: int | None = None
 
 
+@dataclass(frozen=True)
+class ReleaseFacts:
+    """What an index release's files say about building it for a target (feasibility's evidence): when the
+    chosen file was uploaded (PEP 700), which interpreters its wheels are for (PEP 425 interpreter tags:
+    ``cp312``, ``py3``), and the oldest release of the project with a wheel for the target's interpreter."""
+
+    uploaded: datetime | None = None
+    wheel_pythons: tuple[str, ...] = ()
+    wheels_from: str | None = None
+
+
 @dataclass(frozen=True, eq=False)
 class Candidate:
     """One way to satisfy a project: the nixpkgs attribute at its one version, or an index release.
@@ -41,6 +53,7 @@ class Candidate:
     metadata_files: tuple[object, ...] = field(default=(), repr=False)
     direct_url: str | None = None
     source_path: str | None = None
+    release: ReleaseFacts | None = field(default=None, repr=False)  # an index release: what its files say
 
     @property
     def key(self) -> tuple[str, str, str, frozenset[str]]:
@@ -120,6 +133,8 @@ class Pin:
     nixpkgs_version: str | None = None  # the version nixpkgs has, when it has the project at all
     replaces: bool = False  # built here in place of the attribute nixpkgs has (so its dependents change)
     source_path: str | None = None  # the project's directory, for the local project
+    release: ReleaseFacts | None = None  # an index release's upload date and wheels (feasibility's evidence)
+    added: tuple[str, ...] = ()  # requirements nixgen added to its metadata's (numpy<2 for a numpy-1.x wheel)
 
 
 @dataclass(frozen=True)
