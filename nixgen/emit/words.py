@@ -96,3 +96,11 @@ def added(p: PlannedPackage) -> list[str]:
     when = f", uploaded {uploaded.date().isoformat()}" if uploaded is not None else ""
     return [f"{text} added to {p.name} {p.version}: a wheel with native code{when}, before numpy 2.0 "
             "(2024-06-16), is built against numpy 1.x's ABI" for text in p.pin.added]
+
+
+def inherited(p: PlannedPackage) -> str:
+    """What a build from nixpkgs' own expression keeps and drops."""
+    return (f"from nixpkgs' own {p.recipe.inherits} expression (made for {p.nixpkgs_version}): keeps its native "
+            "inputs (nativeBuildInputs, buildInputs), env and build flags; drops its patches, postPatch, "
+            f"disabledTests and pythonRelaxDeps; tests off unless asked; dependencies and build system from "
+            f"{p.version}'s metadata")

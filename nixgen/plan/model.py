@@ -51,6 +51,9 @@ class BuildRecipe:
     linked: tuple[str, ...] | None = None
     unmapped: tuple[str, ...] = ()
     link_ignored: tuple[str, ...] = ()
+    # An sdist of a project nixpkgs has: built from nixpkgs' own expression for it (this attr) with the
+    # version and source swapped, keeping its native inputs, env and flags.
+    inherits: str | None = None
     # A build from source (sdist or local): can it build for the target, and why (plan/feasibility.py).
     verdict: Verdict | None = None
     evidence: tuple[Evidence, ...] = ()

@@ -28,6 +28,18 @@ def reason_for(pin: Pin, forced: bool, traded: bool = False) -> ReasonKind:
     return "newer" if pin.nixpkgs_version is not None else "absent"
 
 
+NOT_BUILD_PYTHON_PACKAGE = frozenset({"gdal"})
+"""nixpkgs attrs of a package set that are not ``buildPythonPackage`` expressions (gdal's is
+``toPythonModule`` of the C library), so have no ``overridePythonAttrs`` to build another version from."""
+
+
+def inherits_recipe(p: Pin) -> bool:
+    """Whether ``p`` is built from nixpkgs' own expression: an sdist of a project nixpkgs has, at another
+    version, in nixpkgs' attribute."""
+    return (p.provider == "sdist" and p.replaces and p.nixpkgs_version is not None
+            and p.nixpkgs_version != p.version and p.attr not in NOT_BUILD_PYTHON_PACKAGE)
+
+
 def recipe_for(p: Pin, attrs: Mapping[str, str], overrides: Overrides, tests: bool,
                exact: Mapping[str, tuple[str, ...]], linkage: Mapping[str, WheelLinkage] | None = None,
                provided: frozenset[str] = frozenset()) -> BuildRecipe:
@@ -57,6 +69,7 @@ def recipe_for(p: Pin, attrs: Mapping[str, str], overrides: Overrides, tests: bo
         linked=links.linked if links is not None else None,
         unmapped=links.unmapped if links is not None else (),
         link_ignored=links.ignored if links is not None else (),
+        inherits=p.attr if inherits_recipe(p) else None,
     )
 
 

@@ -5,6 +5,8 @@ native wheels from before numpy 2.0 get numpy<2."""
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +17,7 @@ import pytest
 from nixgen.lock.pylock import read_pylock
 from tests.cli.conftest import nixgen
 from tests.indexserver import FixtureIndex, IndexServer, metadata_text
+from tests.nixeval import eval_flake, fixture_nixpkgs
 
 DATA = Path(__file__).parent / "data"
 LINUX = "manylinux_2_17_x86_64.manylinux2014_x86_64"
@@ -142,6 +145,29 @@ def test_a_forced_sdist_of_a_release_with_wheels_for_the_target_is_ok(old_pins: 
     numpy = read_pylock(out).plans[0].package("numpy")
     assert numpy is not None and numpy.provider == "sdist" and numpy.recipe.verdict == "ok"
     assert [e.kind for e in numpy.recipe.evidence] == ["target-wheels"]
+    # Built from nixpkgs' own numpy expression at 2.3.5: its native inputs kept, its patches dropped.
+    assert numpy.recipe.inherits == "numpy"
+    flake = nixgen(out)
+    assert flake.returncode == 0, flake.stderr
+    assert "numpy = pyPrev.numpy.overridePythonAttrs (old: {" in flake.stdout
+    assert "# from nixpkgs' own numpy expression (made for 2.4.2): keeps its native inputs" in flake.stdout
+    summary = {p["pname"]: p for p in eval_flake(flake.stdout, "packages.x86_64-linux.default.summary", tmp_path)}
+    built = summary["numpy"]
+    assert built["version"] == "2.3.5" and built["origin"] == "nixgen"
+    assert built["src"].endswith("/files/numpy-2.3.5.tar.gz")
+    assert sorted(n.split("-")[0] for n in built["nativeBuildInputs"]) == ["gfortran", "pkg"]
+    assert sorted(n.split("-")[0] for n in built["buildInputs"]) == ["blas", "lapack"]
+    assert built["build-system"] == ["setuptools"] and built["doCheck"] is False
+    attr = "legacyPackages.x86_64-linux.python313.pkgs.numpy"
+    assert eval_flake(flake.stdout, f"{attr}.patches", tmp_path) == []
+    # nixpkgs' own numpy (the fixture without the overlay) carries the patch the flake drops.
+    nix_instantiate = shutil.which("nix-instantiate")
+    assert nix_instantiate, "nix-instantiate is required (Debian package nix-bin)"
+    expr = f"(import {fixture_nixpkgs(tmp_path)} {{ }}).python313.pkgs.numpy.patches"
+    own = subprocess.run([nix_instantiate, "--eval", "--strict", "--json", "--expr", expr], capture_output=True,
+                         text=True, timeout=120)
+    assert own.returncode == 0, own.stderr
+    assert json.loads(own.stdout) == ["numpy-version-specific-fix.patch"]
 
 
 def test_setup_py_imports_are_read_not_run() -> None:
