@@ -64,30 +64,37 @@ def resolve_options(func: F) -> F:
         click.option("--extra-index-url", multiple=True, metavar="URL",
                      help="More indexes to search. The first index (in order) that has a project serves all "
                           "of its files; later ones cannot add to it."),
-        click.option("--offline", is_flag=True, help="Use only the local cache; fail on anything missing."),
+        click.option("--offline", is_flag=True, envvar="NIXGEN_OFFLINE",
+                     help="Use only the local cache; fail on anything missing."),
         click.option("--exclude-newer", callback=_exclude_newer, metavar="DATE",
+                     envvar="NIXGEN_EXCLUDE_NEWER",
                      help="Ignore files uploaded after DATE (a date means its midnight UTC). nixpkgs' versions are "
                           "kept (the binary cache does not move), and their dependencies read from their own files "
                           "whatever their upload date."),
         click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
                      help="Cache directory (default: the user cache dir; env NIXGEN_CACHE_DIR)."),
         click.option("--prefer", type=click.Choice(PREFERS), default="nixpkgs", show_default=True,
+                     envvar="NIXGEN_PREFER",
                      help="nixpkgs: keep the snapshot's version when it fits (a binary-cache hit); "
                           "latest: newest release."),
         click.option("--provider", "providers", multiple=True, callback=_providers, metavar="NAME=PROVIDER",
                      help="Force a provider for one package: nixpkgs, wheel or sdist."),
         click.option("--python", "python", metavar="X.Y|auto",
+                     envvar="NIXGEN_PYTHON",
                      help="nixpkgs interpreter (default: python3); auto: the first that satisfies the pins."),
         click.option("--system", "systems", multiple=True, metavar="SYSTEM",
+                     envvar="NIXGEN_SYSTEM",
                      help="Nix system to resolve for; repeat for several (default: all four). Each resolves "
                           "on its own; the flake has packages and shells for each that resolved."),
         click.option("--snapshot", "snapshot_dir", type=click.Path(file_okay=False, path_type=Path),
                      help="A nixpkgs snapshot directory (default: the embedded one)."),
         click.option("--overrides", "override_files", multiple=True,
                      type=click.Path(dir_okay=False, path_type=Path),
+                     envvar="NIXGEN_OVERRIDES",
                      help="Your own override rules (TOML), applied before nixgen's curated ones."),
         click.option("--strategy", type=click.Choice(STRATEGIES), default="min-build",
                      show_default=True,
+                     envvar="NIXGEN_STRATEGY",
                      help="min-build: least estimated build time (wheels for nixpkgs packages that would "
                           "rebuild); latest: newest versions, and say what they cost."),
         click.option("--no-build-metadata", "no_build_metadata", is_flag=True,
@@ -111,6 +118,9 @@ def resolve_options(func: F) -> F:
                      help="-v: every index request (credentials masked); -vv: also each decision and why."),
         click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
                      help="Colour on stderr: auto (a terminal, unless NO_COLOR is set), always or never."),
+        click.option("--allow-infeasible", "allow_infeasible", is_flag=True,
+                     help="Write a plan even when the evidence says one of its builds from source cannot work "
+                          "(otherwise exit 11 with the evidence and what would work)."),
     ]
     for decorator in reversed(decorators):
         func = decorator(func)
@@ -178,7 +188,7 @@ def _options(kwargs: dict[str, Any]) -> Any:
                    image_cmd=tuple(shlex.split(kwargs["image_cmd"])) if kwargs.get("image_cmd") else (),
                    allow_unboxed_builds=kwargs.get("allow_unboxed_builds", False),
                    no_relax=kwargs.get("no_relax", False),
-                   upgrade=kwargs.get("upgrade", False),
+                   upgrade=kwargs.get("upgrade", False), allow_infeasible=kwargs.get("allow_infeasible", False),
                    upgrade_packages=frozenset(canonicalize_name(n) for n in kwargs.get("upgrade_packages", ())))
 
 
@@ -252,6 +262,7 @@ def _locked(path: Path, kwargs: dict[str, Any], *, relock: bool = False, previou
         reqset, kwargs = _relock_input(existing, path, kwargs)
         previous = previous or existing
     else:
+        kwargs = _with_project_defaults(path, kwargs)
         reqset = read_input(path, kwargs.get("extras", ()), kwargs.get("groups", ()))
     options = _options(kwargs)
     session = Session.load(options.snapshot_dir, options.override_files)
@@ -260,6 +271,53 @@ def _locked(path: Path, kwargs: dict[str, Any], *, relock: bool = False, previou
     if kwargs.get("verbose", 0) >= 2:
         _decisions(made)
     return made
+
+
+_DEFAULTS = {"python": "python", "systems": "systems", "overrides": "override_files"}
+
+
+def _with_project_defaults(path: Path, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """``[tool.nixgen]`` of the input's pyproject.toml (or the one beside a requirements file): ``python``,
+    ``systems`` and ``overrides`` (paths relative to it), for the options neither the command line nor a
+    ``NIXGEN_*`` environment variable set (precedence: command line > environment > pyproject)."""
+    import tomllib
+
+    from nixgen.errors import InputError
+
+    pyproject = path if path.name == "pyproject.toml" else path.parent / "pyproject.toml"
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return kwargs  # no project file, or one the input reader reports on
+    table = data.get("tool", {}).get("nixgen") if isinstance(data.get("tool"), dict) else None
+    if table is None:
+        return kwargs
+    where = f"{pyproject}: [tool.nixgen]"
+    if not isinstance(table, dict):
+        raise InputError(f"{where} must be a table")
+    unknown = sorted(set(table) - set(_DEFAULTS))
+    if unknown:
+        raise InputError(f"{where} has unknown key(s) {', '.join(unknown)}", hint="known: python, systems, overrides")
+    ctx = click.get_current_context(silent=True)
+    out = dict(kwargs)
+    for key, param in _DEFAULTS.items():
+        if key not in table:
+            continue
+        source = ctx.get_parameter_source(param) if ctx is not None else None
+        if source not in (None, click.core.ParameterSource.DEFAULT):
+            continue  # given on the command line or in the environment
+        value = table[key]
+        if key == "python":
+            if not isinstance(value, str):
+                raise InputError(f"{where}.python must be a string like \"3.13\" or \"auto\"")
+            out["python"] = value
+        elif not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise InputError(f"{where}.{key} must be a list of strings")
+        elif key == "systems":
+            out["systems"] = tuple(value)
+        else:
+            out["override_files"] = tuple(pyproject.parent / v for v in value)
+    return out
 
 
 def _decisions(made: Any) -> None:

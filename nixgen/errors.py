@@ -172,6 +172,10 @@ class PredictionWrong(NixgenError):
 
 
 class InfeasibleBuild(NixgenError):
-    """A package nixgen plans to build cannot build as planned (a missing native input, an impossible build)."""
+    """A plan builds a package from source that the evidence says cannot build for the target (see
+    ``nixgen explain``); ``--allow-infeasible`` writes it anyway. ``python`` is the target's X.Y, ``newer``
+    the (name, version) pins the evidence says would work."""
 
     exit_code = ExitCode.INFEASIBLE_BUILD
+    python: str = ""
+    newer: tuple[tuple[str, str], ...] = ()

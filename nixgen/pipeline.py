@@ -17,7 +17,7 @@ from pathlib import Path
 from nixgen.core.kinds import CacheFact, ForcedProvider, OutputFormat, Prefer, Strategy
 from nixgen.emit.flake import render_classic, render_flake, render_overlay_file
 from nixgen.emit.header import header_lines
-from nixgen.errors import NixgenError, ResolutionError, UsageError
+from nixgen.errors import InfeasibleBuild, NixgenError, ResolutionError, UsageError
 from nixgen.inputs.model import RequirementSet
 from nixgen.lock.model import Alternative, Lock, LockOptions, NixpkgsPin, SystemFailure, Trade
 from nixgen.nixpkgs.snapshot import PythonSet, Snapshot
@@ -51,6 +51,7 @@ class Options:
     upgrade: bool = False  # re-locking: drop every preference for the previous lock's pins
     upgrade_packages: frozenset[str] = frozenset()  # … or only for these
     allow_unboxed_builds: bool = False  # ... even where the platform cannot box them (nixgen.pypi.box)
+    allow_infeasible: bool = False  # write a plan whose builds from source the evidence says cannot work
 
 
 def nixpkgs_pin(snapshot: Snapshot) -> NixpkgsPin:
@@ -122,17 +123,32 @@ def lock(reqset: RequirementSet, session: Session, options: Options,
     snapshot = session.snapshot
     if options.python == "auto":
         tried: list[str] = []
+        infeasible: list[tuple[str, InfeasibleBuild]] = []
         for version in python_candidates(snapshot.meta.python3, dict(snapshot.interpreters)):
             try:
-                found = _lock_for_python(reqset, session, replace(options, python=version), on_fetch, previous)
+                found = _lock_for_python(reqset, session, replace(options, python=version, allow_infeasible=False),
+                                         on_fetch, previous)
             except ResolutionError as err:
                 tried.append(f"Python {version}: {' '.join(err.message.split())}")
                 continue
+            except InfeasibleBuild as err:
+                tried.append(f"Python {version}: {err.message}")
+                infeasible.append((version, err))
+                continue
             return replace(found, options=replace(found.options, python="auto"))
+        if infeasible and options.allow_infeasible:
+            found = _lock_for_python(reqset, session, replace(options, python=infeasible[0][0]), on_fetch, previous)
+            return replace(found, options=replace(found.options, python="auto"))
+        if infeasible:
+            raise InfeasibleBuild("no nixpkgs Python has a plan whose builds can work:\n  " + "\n  ".join(tried),
+                                  hint=_newer_pins_hint(infeasible[0][1]) or "loosen the pins that need an old "
+                                  "Python, or pass --allow-infeasible to write the plan anyway")
         raise ResolutionError("no nixpkgs Python satisfies the requirements:\n  " + "\n  ".join(tried),
                               hint="loosen the pins that need an old Python")
     try:
         return _lock_for_python(reqset, session, options, on_fetch, previous)
+    except InfeasibleBuild as err:
+        raise _with_alternatives(err, reqset, session, options) from None
     except ResolutionError as err:
         if options.python is not None:
             raise
@@ -159,10 +175,66 @@ def _index_note(note: str) -> None:
     sys.stderr.write(f"nixgen: note: {note}\n")
 
 
+def _newer_pins_hint(err: InfeasibleBuild) -> str:
+    """What newer pins would work, from the evidence (the first release with wheels for the target)."""
+    pins = [f"{name}>={version}" for name, version in err.newer]
+    return f"or pin {', '.join(pins)} (the first releases with wheels for this Python)" if pins else ""
+
+
+def _with_alternatives(err: InfeasibleBuild, reqset: RequirementSet, session: Session,
+                       options: Options) -> InfeasibleBuild:
+    """``err`` with what would work: another nixpkgs interpreter whose plan has no infeasible build (each is
+    resolved to find out), a newer pin, or ``--allow-infeasible``."""
+    snapshot = session.snapshot
+    working: list[str] = []
+    current = err.python
+    for version in python_candidates(snapshot.meta.python3, dict(snapshot.interpreters)):
+        if version == current:
+            continue
+        try:
+            _lock_for_python(reqset, session, replace(options, python=version, strategy="latest",
+                                                      allow_infeasible=False), None, None)
+        except NixgenError:
+            continue
+        working.append(version)
+    hints = [f"pass --python {working[0]} (its plan has no build the evidence rules out)"] if working else []
+    if (newer := _newer_pins_hint(err)):
+        hints.append(newer)
+    hints.append("or pass --allow-infeasible to write the plan anyway")
+    others = (f"\n  the plans for Python {', '.join(working)} have no such build" if working
+              else "\n  no other nixpkgs interpreter has a plan without such a build")
+    out = InfeasibleBuild(err.message + others, hint="; ".join(hints).removeprefix("or "))
+    out.python, out.newer = err.python, err.newer
+    return out
+
+
+def _check_feasible(plans: list[Plan], python: str) -> None:
+    """Raise :class:`InfeasibleBuild` naming every build from source the evidence rules out."""
+    from packaging.version import Version
+
+    from nixgen.emit import words
+
+    bad = [(plan, p) for plan in plans for p in plan.packages if p.recipe.verdict == "infeasible"]
+    if not bad:
+        return
+    lines = []
+    for plan, p in bad:
+        lines.append(f"{p.name} {p.version} cannot be built from source for {plan.interpreter} on {plan.system}:")
+        lines += [f"    {words.evidence(e)}" for e in p.recipe.evidence if e.verdict == "infeasible"]
+    err = InfeasibleBuild("\n  ".join(lines))
+    err.python = python
+    err.newer = tuple(dict.fromkeys((p.name, r.wheels_from) for _plan, p in bad
+                                    if (r := p.pin.release) is not None and r.wheels_from is not None
+                                    and Version(r.wheels_from) > Version(p.version)))
+    raise err
+
+
 def _lock_for_python(reqset: RequirementSet, session: Session, options: Options,
                      on_fetch: Callable[[str, int], None] | None, previous: Lock | None) -> Lock:
     """Resolve and plan ``reqset`` for ``options.python`` on each system."""
     from nixgen.pypi import Index  # network stack loads only when something is resolved
+    from nixgen.pypi.linkage import WheelLinkage, plan_linkage
+    from nixgen.pypi.sourcefacts import SourceFacts, plan_source_facts
 
     snapshot, overrides = session.snapshot, session.overrides
     reference, pyset = choose_target(snapshot, options.python, options.systems[0])
@@ -186,6 +258,8 @@ def _lock_for_python(reqset: RequirementSet, session: Session, options: Options,
     trades: list[Trade] = []
     alternatives: list[Alternative] = []
     count = 0
+    linkage_memo: dict[str, WheelLinkage | None] = {}  # what each wheel links, read once per run
+    sources_memo: dict[str, SourceFacts | None] = {}  # what each sdist's setup.py imports
     with Index(urls or None, cache_dir=options.cache_dir, offline=options.offline,
                exclude_newer=options.exclude_newer, on_fetch=on_fetch, on_note=_index_note) as index:
         for system in dict.fromkeys(options.systems):
@@ -206,7 +280,10 @@ def _lock_for_python(reqset: RequirementSet, session: Session, options: Options,
             def plan_of(resolution: Resolution, traded: frozenset[str],
                         cache_of: Callable[[str], CacheFact] = cache_of,
                         system_edges: Mapping[str, tuple[str, ...]] = system_edges) -> Plan:
-                return make_plan(resolution, forced, overrides, options.tests, traded, system_edges, cache_of)
+                linkage = plan_linkage(index, resolution.pins, linkage_memo)
+                sources = plan_source_facts(index, resolution.pins, sources_memo)
+                return make_plan(resolution, forced, overrides, options.tests, traded, system_edges, cache_of,
+                                 linkage, sources)
 
             try:
                 first = resolve_with()
@@ -227,6 +304,8 @@ def _lock_for_python(reqset: RequirementSet, session: Session, options: Options,
                 plans.append(plan_of(first, frozenset()))
     if not plans:
         raise ResolutionError("no system could be resolved:\n" + "\n".join(f"{f.system}: {f.why}" for f in failures))
+    if not options.allow_infeasible:
+        _check_feasible(plans, ".".join(plans[0].python_version.split(".")[:2]))
     return Lock(plans=tuple(plans), nixpkgs=nixpkgs_pin(snapshot), snapshot=session.snapshot_ref,
                 overrides=session.overrides_ref, options=lock_options(reqset, options), trades=tuple(trades),
                 alternatives=tuple(alternatives), failures=tuple(failures), resolutions=count)

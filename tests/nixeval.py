@@ -13,7 +13,7 @@ from nixgen.nixpkgs.snapshot import Snapshot
 
 FIXTURE = Path(__file__).parent / "fixtures" / "nixpkgs"
 NATIVE = ("autoPatchelfHook", "cairo", "gdal", "geos", "graphviz", "hdf5", "libmysqlclient", "libpq",
-          "libsodium", "libxml2", "libxslt", "openssl", "proj", "zlib", "pkg-config")
+          "libsodium", "libxml2", "libxslt", "openssl", "proj", "zlib", "pkg-config", "blas", "lapack", "gfortran")
 
 
 def _nix() -> str:
@@ -27,6 +27,10 @@ def _nix() -> str:
 NIXPKGS_EDGES: dict[str, dict[str, list[str]]] = {
     "pyproj": {"deps": ["certifi"], "buildDeps": ["cython"]},
     "shapely": {"deps": ["numpy"], "buildDeps": ["cython", "numpy"]},
+    # nixpkgs' numpy expression (pkgs/development/python-modules/numpy/2.nix): gfortran and pkg-config to
+    # build, BLAS and LAPACK to link; the patch stands for its version-specific fixes.
+    "numpy": {"nativeBuildInputs": ["gfortran", "pkg-config"], "buildInputs": ["blas", "lapack"],
+              "patches": ["numpy-version-specific-fix.patch"]},
 }
 
 

@@ -52,6 +52,16 @@ RodeoStatus = Literal["resolved", "generated", "built", "imports ok", "failed"]
 OutputFormat = Literal["flake", "nix", "overlay"]
 """What nixgen writes: a flake; default.nix and shell.nix; or an overlay.nix to apply yourself."""
 
+Verdict = Literal["ok", "risky", "infeasible"]
+"""Whether a build from source can work for the target: nothing speaks against it, something does, or the
+evidence says it cannot (see :mod:`nixgen.plan.feasibility`)."""
+
+EvidenceKind = Literal["target-wheels", "no-target-wheels", "numpy-distutils", "distutils"]
+"""What a feasibility verdict rests on: the release ships wheels for the target interpreter; it ships
+interpreter-specific wheels, none for the target (with the release's upload date against the interpreter's,
+and the first release that has them); its setup.py imports numpy.distutils (gone in numpy 2.0, and from
+numpy 1.26 on Python 3.12+); it imports distutils (gone from Python in 3.12)."""
+
 PROVIDERS: tuple[Provider, ...] = get_args(Provider)
 FORCED_PROVIDERS: tuple[ForcedProvider, ...] = get_args(ForcedProvider)
 STATES: tuple[State, ...] = get_args(State)

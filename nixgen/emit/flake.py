@@ -27,7 +27,8 @@ def _environment(html: bool = False) -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
     )
     env.filters.update(nixstr=nix_string, attr=nix_attr, attrpath=nix_attr_path, sri=sri_sha256,
-                       comment=nix_comment, nixinterp=nix_interpolated, reason=words.reason)
+                       comment=nix_comment, nixinterp=nix_interpolated, reason=words.reason,
+                       inherited=words.inherited)
     return env
 
 

@@ -63,6 +63,14 @@ def print_summary(lock: Lock, *, stdout: bool = False, systems: tuple[str, ...] 
             console.print(f"relaxed as nixpkgs has it: {words.relaxation(rel)}")
         for note in plan.notes:
             console.print(f"note: {note}")
+        for p in plan.packages:
+            for warning in words.linkage_warnings(p):
+                console.print(f"warning: {warning} ({plan.system})")
+            if p.recipe.verdict in ("risky", "infeasible"):
+                console.print(f"{'warning' if p.recipe.verdict == 'risky' else 'error'}: build of {p.name} "
+                              f"{p.version} from source: {words.verdict(p)}")
+            for line in words.added(p):
+                console.print(f"constraint: {line}")
     for t in lock.trades:
         console.print(f"min-build: {t.name} as a wheel instead of a rebuild of nixpkgs' build "
                       f"(~{t.minutes_saved:g} min less) on {t.system}")
@@ -88,6 +96,8 @@ def _package_json(p: PlannedPackage, s: Status) -> dict[str, Any]:
             "estimated-minutes": s.minutes, "estimate-source": s.estimate, "cause": [encode(c) for c in s.cause],
             "dependencies": list(p.dependencies), "build-system": list(p.build_system),
             "recipe": encode(p.recipe), "metadata-source": p.pin.metadata_source,
+            "verdict": p.recipe.verdict, "verdict-text": words.verdict(p) if p.recipe.verdict else None,
+            "added-constraints": words.added(p),
             "artifact": None if p.artifact is None else {"url": p.artifact.url, "sha256": p.artifact.sha256},
     }
 
@@ -160,6 +170,13 @@ def explain(plan: Plan, name: str) -> str | None:
         lines.append(f"  nixpkgs has: {p.nixpkgs_version}")
     if p.recipe.applied:
         lines.append("  overrides applied: " + ", ".join(p.recipe.applied))
+    if p.recipe.linked is not None:
+        lines.append("  its binaries link: " + (", ".join(p.recipe.linked) or "nothing beyond glibc"))
+    lines += [f"  warning: {w}" for w in words.linkage_warnings(p)]
+    if p.recipe.verdict is not None:
+        lines.append(f"  build feasibility: {p.recipe.verdict}")
+        lines += [f"    {words.evidence(e)} ({e.verdict})" for e in p.recipe.evidence]
+    lines += [f"  constraint: {c}" for c in words.added(p)]
     return "\n".join(lines)
 
 

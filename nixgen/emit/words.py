@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from nixgen.plan.model import PlannedPackage
+from nixgen.plan.model import Evidence, PlannedPackage
 from nixgen.plan.predict import CauseLink, Status
 from nixgen.resolve.model import Relaxation
 
@@ -51,3 +51,63 @@ def why(s: Status, p: PlannedPackage | None = None, system: str = "") -> str:
 
 def relaxation(r: Relaxation) -> str:
     return f"{r.parent} {r.parent_version} asks for {r.requirement}; nixpkgs pairs it with {r.child} {r.child_version}"
+
+
+def linkage_warnings(p: PlannedPackage) -> list[str]:
+    """What is not known or not mapped about the libraries a wheel's binaries link."""
+    from nixgen.pypi.linkage import is_linux_wheel
+
+    if p.provider != "wheel" or not p.native_code or p.artifact is None or not is_linux_wheel(p.artifact.filename):
+        return []
+    if p.recipe.linked is None:
+        return [f"{p.name} {p.version}: could not read which libraries its wheel's binaries link (the wheel "
+                "could not be downloaded); assumed stdenv.cc.cc.lib alone"]
+    return [f"{p.name} {p.version} links {soname}, which nixgen maps to no nixpkgs attribute; add the "
+            "attribute that provides it to the package's buildInputs with an overrides file"
+            for soname in p.recipe.unmapped]
+
+
+def evidence(e: Evidence) -> str:
+    """One fact of a build-feasibility verdict."""
+    if e.kind == "target-wheels":
+        return f"the release ships wheels for Python {e.python} ({', '.join(e.wheel_pythons)})"
+    if e.kind == "no-target-wheels":
+        text = f"its wheels stop at {max(e.wheel_pythons, key=lambda t: (len(t), t))}, none for Python {e.python}"
+        if e.uploaded is not None and e.python_released is not None:
+            when = "before" if e.uploaded.date().isoformat() < e.python_released else "after"
+            text += (f"; uploaded {e.uploaded.date().isoformat()}, {when} Python {e.python}'s release "
+                     f"({e.python_released})")
+        if e.wheels_from is not None:
+            text += f"; the project's first release with wheels for Python {e.python} is {e.wheels_from}"
+        return text
+    if e.kind == "numpy-distutils":
+        if e.verdict == "ok":
+            return f"its setup.py imports numpy.distutils, which numpy {e.numpy} on Python {e.python} still has"
+        where = (f"numpy {e.numpy} has none" if e.numpy is not None and not e.numpy.startswith(("0.", "1."))
+                 else f"numpy has none on Python {e.python}" if e.python not in ("3.11",)
+                 else "the plan has no numpy")
+        return ("its setup.py imports numpy.distutils, which left numpy in 2.0 (and numpy 1.26 has none on "
+                f"Python 3.12 and later): {where}")
+    return "its setup.py imports distutils, which left Python in 3.12 (setuptools' copy may stand in)"
+
+
+def verdict(p: PlannedPackage) -> str:
+    """A build's feasibility verdict with its evidence, in one line."""
+    facts = "; ".join(evidence(e) for e in p.recipe.evidence)
+    return f"{p.recipe.verdict}" + (f": {facts}" if facts else " (no evidence against it)")
+
+
+def added(p: PlannedPackage) -> list[str]:
+    """The requirements nixgen added to a package's metadata, with why."""
+    uploaded = p.pin.release.uploaded if p.pin.release is not None else None
+    when = f", uploaded {uploaded.date().isoformat()}" if uploaded is not None else ""
+    return [f"{text} added to {p.name} {p.version}: a wheel with native code{when}, before numpy 2.0 "
+            "(2024-06-16), is built against numpy 1.x's ABI" for text in p.pin.added]
+
+
+def inherited(p: PlannedPackage) -> str:
+    """What a build from nixpkgs' own expression keeps and drops."""
+    return (f"from nixpkgs' own {p.recipe.inherits} expression (made for {p.nixpkgs_version}): keeps its native "
+            "inputs (nativeBuildInputs, buildInputs), env and build flags; drops its patches, postPatch, "
+            f"disabledTests and pythonRelaxDeps; tests off unless asked; dependencies and build system from "
+            f"{p.version}'s metadata")

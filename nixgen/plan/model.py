@@ -9,10 +9,11 @@ lock, so a flake is rendered from a lock alone.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
-from nixgen.core.kinds import CacheFact, Provider, ReasonKind
+from nixgen.core.kinds import CacheFact, EvidenceKind, Provider, ReasonKind, Verdict
 from nixgen.resolve.model import Artifact, Pin, Relaxation
 
 
@@ -30,6 +31,22 @@ DERIVED = {"derived": True}
 
 
 @dataclass(frozen=True)
+class Evidence:
+    """One fact a build-feasibility verdict rests on, with the values its sentence needs (made in
+    ``emit/words.py``): the target's Python, the release's wheel interpreters and upload date, the
+    interpreter's release date, the first release with wheels for the target, the plan's numpy."""
+
+    kind: EvidenceKind
+    verdict: Verdict
+    python: str
+    wheel_pythons: tuple[str, ...] = ()
+    uploaded: datetime | None = None
+    python_released: str | None = None
+    wheels_from: str | None = None
+    numpy: str | None = None
+
+
+@dataclass(frozen=True)
 class BuildRecipe:
     """How a package is built beyond its metadata: native inputs, environment, checks (the overrides layer's
     rules that applied, and nixpkgs' own inputs that the cache prediction follows)."""
@@ -41,6 +58,17 @@ class BuildRecipe:
     do_check: bool = False
     nixpkgs_inputs: tuple[str, ...] = ()  # attrs nixpkgs builds this with beyond its metadata's edges
     applied: tuple[str, ...] = ()  # which override rules applied (file and rule)
+    # A Linux wheel with native code: the nixpkgs attrs its binaries link (None: not read, then the C++
+    # runtime alone is assumed), the sonames nothing maps, and those left to the host or other wheels.
+    linked: tuple[str, ...] | None = None
+    unmapped: tuple[str, ...] = ()
+    link_ignored: tuple[str, ...] = ()
+    # An sdist of a project nixpkgs has: built from nixpkgs' own expression for it (this attr) with the
+    # version and source swapped, keeping its native inputs, env and flags.
+    inherits: str | None = None
+    # A build from source (sdist or local): can it build for the target, and why (plan/feasibility.py).
+    verdict: Verdict | None = None
+    evidence: tuple[Evidence, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,11 @@ from dataclasses import replace
 
 from nixgen.core.kinds import CacheFact, ReasonKind
 from nixgen.overrides import Overrides
-from nixgen.plan.model import BuildRecipe, Plan, PlannedPackage, is_linux_wheel
+from nixgen.plan.feasibility import judge
+from nixgen.plan.linking import link_libraries
+from nixgen.plan.model import BuildRecipe, Plan, PlannedPackage
+from nixgen.pypi.linkage import WheelLinkage
+from nixgen.pypi.sourcefacts import SourceFacts
 from nixgen.resolve.model import Pin, Resolution
 
 
@@ -24,9 +28,26 @@ def reason_for(pin: Pin, forced: bool, traded: bool = False) -> ReasonKind:
     return "newer" if pin.nixpkgs_version is not None else "absent"
 
 
+NOT_BUILD_PYTHON_PACKAGE = frozenset({"gdal"})
+"""nixpkgs attrs of a package set that are not ``buildPythonPackage`` expressions (gdal's is
+``toPythonModule`` of the C library), so have no ``overridePythonAttrs`` to build another version from."""
+
+
+def inherits_recipe(p: Pin) -> bool:
+    """Whether ``p`` is built from nixpkgs' own expression: an sdist of a project nixpkgs has, at another
+    version, in nixpkgs' attribute."""
+    return (p.provider == "sdist" and p.replaces and p.nixpkgs_version is not None
+            and p.nixpkgs_version != p.version and p.attr not in NOT_BUILD_PYTHON_PACKAGE)
+
+
 def recipe_for(p: Pin, attrs: Mapping[str, str], overrides: Overrides, tests: bool,
-               exact: Mapping[str, tuple[str, ...]]) -> BuildRecipe:
-    """What the overrides layer (and nixpkgs' own edges, for packages kept from nixpkgs) add to ``p``."""
+               exact: Mapping[str, tuple[str, ...]], linkage: Mapping[str, WheelLinkage] | None = None,
+               provided: frozenset[str] = frozenset()) -> BuildRecipe:
+    """What the overrides layer (and nixpkgs' own edges, for packages kept from nixpkgs) add to ``p``.
+
+    An sdist gets the override data's native inputs and env; a wheel never does (what an sdist's build
+    needs, a wheel has bundled or links): a wheel with native code gets the libraries its binaries link
+    (``linkage``, by the wheel's sha256; ``provided`` are the sonames other wheels of the plan hold)."""
     applied = overrides.applied(p.name, p.version)
     planned_attrs = set(attrs.values())
     nix_edges = {a for a in exact.get(p.attr, ()) if a in planned_attrs} if p.provider == "nixpkgs" else set()
@@ -35,17 +56,31 @@ def recipe_for(p: Pin, attrs: Mapping[str, str], overrides: Overrides, tests: bo
     # Packages from nixpkgs keep their tests (changing them would miss the binary cache); packages built
     # here run none unless --tests or their override says so.
     do_check = (tests if applied.tests is None else applied.tests) if built else True
+    found = (linkage or {}).get(p.artifact.sha256) if p.provider == "wheel" and p.artifact is not None else None
+    links = link_libraries(found.needed, provided - set(found.provides)) if found is not None else None
     return BuildRecipe(
         native_build_inputs=applied.native_build_inputs if sdist else (),
-        # A Linux wheel's libraries are what autoPatchelfHook links it to; a macOS wheel bundles its own.
-        build_inputs=applied.build_inputs if sdist or (p.native_code and p.artifact is not None
-                                                       and is_linux_wheel(p.artifact.filename)) else (),
+        build_inputs=applied.build_inputs if sdist else (),
         env=applied.env if sdist else (),
         imports=applied.imports if built else (),
         do_check=do_check,
         nixpkgs_inputs=tuple(sorted({attrs[n] for n in applied.nixpkgs_inputs if n in attrs} | nix_edges)),
         applied=applied.sources if built else (),
+        linked=links.linked if links is not None else None,
+        unmapped=links.unmapped if links is not None else (),
+        link_ignored=links.ignored if links is not None else (),
+        inherits=p.attr if inherits_recipe(p) else None,
     )
+
+
+def _judged(pp: PlannedPackage, python_version: str, versions: Mapping[str, str],
+            sources: Mapping[str, SourceFacts]) -> PlannedPackage:
+    """``pp`` with its build-feasibility verdict, when it is built from source."""
+    if pp.provider not in ("sdist", "local"):
+        return pp
+    facts = sources.get(pp.artifact.sha256) if pp.artifact is not None else None
+    verdict, evidence = judge(pp.pin, python_version, versions, facts)
+    return replace(pp, recipe=replace(pp.recipe, verdict=verdict, evidence=evidence))
 
 
 def link(packages: Iterable[PlannedPackage]) -> tuple[PlannedPackage, ...]:
@@ -61,16 +96,25 @@ def link(packages: Iterable[PlannedPackage]) -> tuple[PlannedPackage, ...]:
 def make_plan(resolution: Resolution, forced: frozenset[str] = frozenset(), overrides: Overrides | None = None,
               tests: bool = False, traded: frozenset[str] = frozenset(),
               exact_edges: Mapping[str, tuple[str, ...]] | None = None,
-              cache_of: Callable[[str], CacheFact] | None = None) -> Plan:
+              cache_of: Callable[[str], CacheFact] | None = None,
+              linkage: Mapping[str, WheelLinkage] | None = None,
+              sources: Mapping[str, SourceFacts] | None = None) -> Plan:
     """One planned package per pin, with edges as package-set attributes and the overrides that apply;
-    ``cache_of(attr)`` says what the system's binary-cache data says of a nixpkgs attr (default: listed)."""
+    ``cache_of(attr)`` says what the system's binary-cache data says of a nixpkgs attr (default: listed);
+    ``linkage`` is what the plan's Linux wheels link and ``sources`` what its sdists' setup.py imports, by
+    sha256 (both read at the pipeline's edge); every build from source gets a feasibility verdict."""
     attrs = {p.name: p.attr for p in resolution.pins}
     rules = overrides or Overrides()
-    packages = [PlannedPackage(p, recipe_for(p, attrs, rules, tests, exact_edges or {}),
+    links = linkage or {}
+    provided = frozenset(s for p in resolution.pins if p.artifact is not None and p.artifact.sha256 in links
+                         for s in links[p.artifact.sha256].provides)
+    packages = [PlannedPackage(p, recipe_for(p, attrs, rules, tests, exact_edges or {}, links, provided),
                                reason_for(p, p.name in forced, p.name in traded),
                                cache=cache_of(p.attr) if cache_of is not None and p.provider == "nixpkgs"
                                else "listed")
                 for p in resolution.pins]
+    versions = {p.name: p.version for p in resolution.pins}
+    packages = [_judged(pp, resolution.python_version, versions, sources or {}) for pp in packages]
     return Plan(interpreter=resolution.interpreter, python_version=resolution.python_version,
                 system=resolution.system, roots=resolution.roots, packages=link(packages),
                 relaxations=resolution.relaxations, notes=resolution.notes)

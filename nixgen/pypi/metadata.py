@@ -241,3 +241,15 @@ def read_sdist(path: Path, filename: str, version: str) -> SdistInfo:
                                  trusted=False))
     return done(None, f"{filename} declares its dependencies only through its build (setup.py or dynamic "
                       "metadata), and nixgen does not run builds")
+
+
+def read_sdist_member(path: Path, rel: str) -> bytes | None:
+    """One file of the sdist at ``path`` by its path below the top directory (None when absent or huge)."""
+    import tarfile
+    import zipfile
+
+    try:
+        with _members(path) as (_names, read):
+            return read(rel)
+    except (tarfile.TarError, zipfile.BadZipFile, OSError, EOFError) as err:
+        raise MetadataError(f"{path.name} is not a readable sdist: {err}") from err

@@ -38,7 +38,7 @@ from packaging.version import InvalidVersion, Version
 from nixgen.errors import MetadataError, ProjectNotFound, UsageError
 from nixgen.inputs.model import LocalProject
 from nixgen.overrides import Overrides
-from nixgen.resolve.model import Artifact, BuildSystem, Candidate, FoundMetadata, Provider, Req
+from nixgen.resolve.model import Artifact, BuildSystem, Candidate, FoundMetadata, Provider, ReleaseFacts, Req
 from nixgen.resolve.target import Target
 
 if TYPE_CHECKING:
@@ -295,6 +295,10 @@ class CandidateSource:
         for f in page.files:
             by_version[f.version].append(f)
         ranks = self.target.tag_priority
+        own = self.target.interpreter_tag
+        wheels_from = min((v for v, fs in by_version.items() if not v.is_prerelease
+                           and any(f.kind == "wheel" and not f.yanked and any(t.interpreter == own for t in f.tags)
+                                   for f in fs)), default=None)
         excluded: list[Exclusion] = []
         out: list[Candidate] = []
         order = sorted(by_version, key=lambda v: (allow_pre or not v.is_prerelease, v), reverse=True)
@@ -339,6 +343,10 @@ class CandidateSource:
                 name=name, version=version, provider=provider, extras=extras,
                 artifact=Artifact(chosen.filename, chosen.url, chosen.sha256, chosen.size),
                 metadata_files=(chosen,),
+                release=ReleaseFacts(
+                    uploaded=chosen.upload_time,
+                    wheel_pythons=tuple(sorted({t.interpreter for f in files if f.kind == "wheel" for t in f.tags})),
+                    wheels_from=str(wheels_from) if wheels_from is not None else None),
             ))
         return tuple(out), tuple(excluded)
 

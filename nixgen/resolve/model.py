@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from packaging.specifiers import SpecifierSet
@@ -39,6 +40,15 @@ class FoundMetadata:
     metadata: CoreMetadata | None
     source: str
     filename: str | None
+@dataclass(frozen=True)
+class ReleaseFacts:
+    """What an index release's files say about building it for a target (feasibility's evidence): when the
+    chosen file was uploaded (PEP 700), which interpreters its wheels are for (PEP 425 interpreter tags:
+    ``cp312``, ``py3``), and the oldest release of the project with a wheel for the target's interpreter."""
+
+    uploaded: datetime | None = None
+    wheel_pythons: tuple[str, ...] = ()
+    wheels_from: str | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -61,6 +71,7 @@ class Candidate:
     metadata_files: tuple[object, ...] = field(default=(), repr=False)
     direct_url: str | None = None
     source_path: str | None = None
+    release: ReleaseFacts | None = field(default=None, repr=False)  # an index release: what its files say
 
     @property
     def key(self) -> tuple[str, str, str, frozenset[str]]:
@@ -153,6 +164,8 @@ class Pin:
     replaces: bool = False  # built here in place of the attribute nixpkgs has (so its dependents change)
     source_path: str | None = None  # the project's directory, for the local project
     metadata_file: str | None = None  # the file metadata_source read (a wheel of the version for an sdist)
+    release: ReleaseFacts | None = None  # an index release's upload date and wheels (feasibility's evidence)
+    added: tuple[str, ...] = ()  # requirements nixgen added to its metadata's (numpy<2 for a numpy-1.x wheel)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from packaging.utils import canonicalize_name
 from resolvelib import AbstractProvider
 from resolvelib.structs import RequirementInformation
 
+from nixgen.resolve.abi import abi_constraints
 from nixgen.resolve.candidates import CandidateSource
 from nixgen.resolve.model import Candidate, Req, identifier_for
 
@@ -39,6 +40,7 @@ class NixgenProvider(AbstractProvider[Req, Candidate, str]):
         self.dependencies: dict[Candidate, list[Req]] = {}
         self.metadata_source: dict[Candidate, str] = {}
         self.metadata_file: dict[Candidate, str | None] = {}
+        self.added: dict[Candidate, tuple[str, ...]] = {}  # requirements nixgen added (resolve/abi.py)
 
     def identify(self, requirement_or_candidate: Req | Candidate) -> str:
         if isinstance(requirement_or_candidate, Req):
@@ -113,6 +115,10 @@ class NixgenProvider(AbstractProvider[Req, Candidate, str]):
         self.metadata_file[cand] = found.filename
         if found.metadata is not None:
             deps += self._from_metadata(cand, found.metadata, env)
+            added = abi_constraints(cand, deps)
+            if added:
+                self.added[cand] = tuple(r.text for r in added)
+                deps += added
         if cand.built_here() and not cand.extras:
             for text in self.source.build_requires(cand):
                 req = Requirement(text)

@@ -74,6 +74,12 @@ class Target:
         return (release[0], release[1])
 
     @property
+    def interpreter_tag(self) -> str:
+        """The PEP 425 interpreter tag of the target's CPython (``cp313``)."""
+        major, minor = self.python_tuple
+        return f"cp{major}{minor}"
+
+    @property
     def packages_attr(self) -> str:
         """The nixpkgs attribute of the interpreter's package set (``python313Packages``)."""
         return f"{self.interpreter}Packages"

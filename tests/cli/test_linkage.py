@@ -1,0 +1,164 @@
+"""Wheels get what their binaries link: DT_NEEDED read from a real manylinux wheel's shared objects,
+mapped to nixpkgs attrs, recorded in the lock, rendered into the flake and evaluated with the fixture
+nixpkgs; a wheel never inherits its sdist's build inputs."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+import tomllib
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from nixgen.lock.pylock import read_pylock, write_pylock
+from nixgen.plan.linking import CC_RUNTIME_ATTR, link_libraries, soname_table
+from nixgen.pypi.linkage import read_wheel_linkage
+from tests.cli.conftest import nixgen
+from tests.indexserver import FixtureIndex, IndexServer, metadata_text
+from tests.nixeval import eval_flake
+
+TAG = "cp313-cp313-manylinux_2_17_x86_64"
+
+MODULE_C = """
+#include <zlib.h>
+#include <omp.h>
+#include <math.h>
+extern int bundled_answer(void);
+extern int mystery_answer(void);
+extern int cuInit(unsigned int);
+int answer(void) {
+    return omp_get_max_threads() + (int)zlibVersion()[0] + bundled_answer() + mystery_answer() + (int)sqrt(4.0)
+        + cuInit(0);
+}
+"""
+
+
+def _gcc(*args: str | Path) -> None:
+    gcc = shutil.which("gcc")
+    assert gcc, "gcc is required to build the test wheel's shared objects"
+    proc = subprocess.run([gcc, *map(str, args)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+
+
+def native_wheel(tmp: Path, name: str = "nixgen-linked", version: str = "1.0") -> tuple[str, bytes]:
+    """A manylinux wheel whose extension module links libgomp, libz and libm, a library it bundles under
+    ``<name>.libs/`` (hashed name, as auditwheel writes it), one it neither bundles nor anyone maps, and the
+    GPU driver's libcuda.so.1 (a stub here), which the host provides."""
+    tmp.mkdir(parents=True, exist_ok=True)
+    (tmp / "bundled.c").write_text("int bundled_answer(void) { return 1; }\n")
+    (tmp / "mystery.c").write_text("int mystery_answer(void) { return 2; }\n")
+    (tmp / "module.c").write_text(MODULE_C)
+    (tmp / "cuda.c").write_text("int cuInit(unsigned int flags) { return (int)flags; }\n")
+    _gcc("-shared", "-fPIC", "-Wl,-soname,libcuda.so.1", tmp / "cuda.c", "-o", tmp / "libcuda.so.1")
+    bundled, mystery = tmp / "libbundled-4f2a9c1e.so.1.0", tmp / "libnixgenmystery.so.3"
+    _gcc("-shared", "-fPIC", "-Wl,-soname,libbundled-4f2a9c1e.so.1.0", tmp / "bundled.c", "-o", bundled)
+    _gcc("-shared", "-fPIC", "-Wl,-soname,libnixgenmystery.so.3", tmp / "mystery.c", "-o", mystery)
+    module = tmp / "module.so"
+    _gcc("-shared", "-fPIC", "-Wl,--no-as-needed", tmp / "module.c", "-o", module, "-L", tmp, bundled, mystery,
+         tmp / "libcuda.so.1", "-lz", "-lgomp", "-lm")
+    pkg = name.replace("-", "_")
+    dist = f"{pkg}-{version}"
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as whl:
+        whl.writestr(f"{pkg}/__init__.py", "")
+        whl.write(module, f"{pkg}/_core.cpython-313-x86_64-linux-gnu.so")
+        whl.write(bundled, f"{pkg}.libs/libbundled-4f2a9c1e.so.1.0")
+        whl.writestr(f"{pkg}/not_elf.so", "a text file with a shared object's name\n")
+        whl.writestr(f"{dist}.dist-info/METADATA", metadata_text(name, version))
+        whl.writestr(f"{dist}.dist-info/WHEEL", f"Wheel-Version: 1.0\nRoot-Is-Purelib: false\nTag: {TAG}\n")
+        whl.writestr(f"{dist}.dist-info/RECORD", "")
+    return f"{dist}-{TAG}.whl", buf.getvalue()
+
+
+def test_needed_libraries_are_read_from_the_elf_files_less_what_the_wheel_bundles(tmp_path: Path) -> None:
+    filename, data = native_wheel(tmp_path / "build")
+    path = tmp_path / filename
+    path.write_bytes(data)
+    found = read_wheel_linkage(path)
+    assert "libz.so.1" in found.needed and "libgomp.so.1" in found.needed and "libm.so.6" in found.needed
+    assert "libnixgenmystery.so.3" in found.needed
+    assert not any("bundled" in n for n in found.needed)
+    assert "libbundled-4f2a9c1e.so.1.0" in found.provides
+    assert "not_elf.so" not in found.provides
+
+
+def test_sonames_map_to_attrs_and_the_rest_is_named() -> None:
+    links = link_libraries(["libz.so.1", "libgomp.so.1", "libstdc++.so.6", "libm.so.6", "libc.so.6",
+                            "ld-linux-x86-64.so.2", "libpthread.so.0", "libcuda.so.1", "libnvidia-ml.so.1",
+                            "libcublas.so.12", "libopenblas64_p-r0-0cf96a72.3.23.dev.so", "libfoo.so.9"],
+                           provided_by_plan=["libcublas.so.12"])
+    assert links.linked == (CC_RUNTIME_ATTR, "zlib")
+    assert links.ignored == ("libcublas.so.12", "libcuda.so.1", "libnvidia-ml.so.1")
+    assert links.unmapped == ("libfoo.so.9", "libopenblas64_p-r0-0cf96a72.3.23.dev.so")
+    assert link_libraries(["libopenblas.so.0"]).linked == ("openblas",)
+    assert soname_table()["libssl.so.3"] == "openssl"
+
+
+@pytest.fixture()
+def linked_index(tmp_path: Path, make_index_server: Callable[[Path], IndexServer]) -> IndexServer:
+    fixture = FixtureIndex(tmp_path / "index")
+    filename, data = native_wheel(tmp_path / "build")
+    text = metadata_text("nixgen-linked", "1.0")
+    fixture.add_file("nixgen-linked", filename, data, metadata=text)
+    return make_index_server(fixture.write())
+
+
+def test_a_wheel_gets_exactly_the_libraries_it_links(linked_index: IndexServer, tmp_path: Path) -> None:
+    req = tmp_path / "requirements.txt"
+    req.write_text("nixgen-linked\n")
+    common = ("--index-url", linked_index.url, "--cache-dir", tmp_path / "cache", "--system", "x86_64-linux")
+    out = tmp_path / "pylock.toml"
+    made = nixgen("lock", req, "-o", out, *common)
+    assert made.returncode == 0, made.stderr
+    assert "nixgen-linked 1.0 links libnixgenmystery.so.3, which nixgen maps to no nixpkgs attribute" in made.stderr
+    recipe = next(p for p in tomllib.loads(out.read_text())["packages"]
+                  if p["name"] == "nixgen-linked")["tool"]["nixgen"]["recipe"]
+    assert recipe["linked"] == [CC_RUNTIME_ATTR, "zlib"]
+    assert recipe["unmapped"] == ["libnixgenmystery.so.3"]
+    # The new recipe fields round-trip through the lock's schema.
+    back = read_pylock(out)
+    planned = back.plans[0].package("nixgen-linked")
+    assert planned is not None and planned.recipe.linked == (CC_RUNTIME_ATTR, "zlib")
+    assert planned.recipe.unmapped == ("libnixgenmystery.so.3",) and planned.recipe.link_ignored == ("libcuda.so.1",)
+    copy = tmp_path / "copy" / "pylock.toml"
+    copy.parent.mkdir()
+    copy.write_text(write_pylock(back, copy.parent))
+    assert read_pylock(copy).plans == back.plans
+    downloads = linked_index.count(".whl", method="GET")
+    assert downloads >= 1
+    # Rendering is offline: the lock alone, with the index gone.
+    flake = nixgen(out)
+    assert flake.returncode == 0, flake.stderr
+    assert "links libnixgenmystery.so.3, which nixgen maps to no nixpkgs attribute" in flake.stdout
+    summary = {p["pname"]: p for p in eval_flake(flake.stdout, "packages.x86_64-linux.default.summary", tmp_path)}
+    want = [eval_flake(flake.stdout, f"legacyPackages.x86_64-linux.{a}.name", tmp_path)
+            for a in (CC_RUNTIME_ATTR, "zlib")]
+    assert summary["nixgen-linked"]["buildInputs"] == want
+    assert summary["nixgen-linked"]["nativeBuildInputs"] == ["auto-patchelf-hook"]
+    ignored = eval_flake(flake.stdout, "legacyPackages.x86_64-linux.python313.pkgs.nixgen-linked"
+                         ".autoPatchelfIgnoreMissingDeps", tmp_path)
+    assert ignored == ["libcuda.so.1"]
+    # Read once: a second lock with the same cache neither downloads nor reads the wheel again.
+    again = nixgen("lock", req, "-o", tmp_path / "again.toml", *common)
+    assert again.returncode == 0, again.stderr
+    assert linked_index.count(".whl", method="GET") == downloads
+    assert (tmp_path / "again.toml").read_text().count('"libnixgenmystery.so.3"') == 1
+
+
+def test_pillow_as_a_wheel_gets_none_of_its_sdists_inputs(run: Any, tmp_path: Path) -> None:
+    req = tmp_path / "requirements.txt"
+    req.write_text("pillow\n")
+    proc = run(req, "--provider", "pillow=wheel", "--system", "x86_64-linux")
+    assert proc.returncode == 0, proc.stderr
+    # The recorded index holds no whole pillow wheel, so its linkage is unknown: said, and the C++ runtime
+    # assumed; none of the sdist's image libraries.
+    assert "could not read which libraries its wheel's binaries link" in proc.stderr
+    summary = {p["pname"]: p for p in eval_flake(proc.stdout, "packages.x86_64-linux.default.summary", tmp_path)}
+    assert summary["pillow"]["buildInputs"] == ["gcc-lib"]
+    assert summary["pillow"]["nativeBuildInputs"] == ["auto-patchelf-hook"]
+    assert summary["pillow"]["env"] == {}
