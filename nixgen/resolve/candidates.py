@@ -91,6 +91,38 @@ class Exclusion:
     reason: str
 
 
+class _Lazy:
+    """A project's index candidates, made as resolvelib asks for them and kept for the run: most of a
+    project's releases are never looked at once a newer one is accepted."""
+
+    __slots__ = ("_source", "done", "excluded", "items")
+
+    def __init__(self, source: Iterator[Candidate], excluded: list[Exclusion]) -> None:
+        self._source = source
+        self.items: list[Candidate] = []
+        self.excluded = excluded
+        self.done = False
+
+    def __iter__(self) -> Iterator[Candidate]:
+        i = 0
+        while True:
+            if i < len(self.items):
+                yield self.items[i]
+                i += 1
+                continue
+            if self.done:
+                return
+            try:
+                self.items.append(next(self._source))
+            except StopIteration:
+                self.done = True
+                return
+
+    def drain(self) -> None:
+        for _ in self:
+            pass
+
+
 @dataclass
 class CandidateSource:
     """Builds and orders the candidates of each project for one target."""
@@ -115,8 +147,7 @@ class CandidateSource:
     excluded: dict[str, list[Exclusion]] = field(default_factory=lambda: defaultdict(list))
     missing: set[str] = field(default_factory=set)  # projects asked for by a dependency the index lacks
     _pages: dict[str, ProjectFiles | None] = field(default_factory=dict)
-    _lists: dict[tuple[str, frozenset[str], bool, frozenset[str], str | None],
-                 tuple[tuple[Candidate, ...], tuple[Exclusion, ...]]] = field(default_factory=dict)
+    _lists: dict[tuple[str, frozenset[str], bool, frozenset[str], str | None], _Lazy] = field(default_factory=dict)
     _direct: dict[str, tuple[DistFile, CoreMetadata]] = field(default_factory=dict)
 
     # -- index access -------------------------------------------------------------------------------
@@ -279,28 +310,42 @@ class CandidateSource:
                           forced: Provider | None, hashes: set[str]) -> Iterator[Candidate]:
         allow_pre = self.allow_pre
         key = (name, extras, allow_pre, frozenset(hashes), forced)
-        if key not in self._lists:
-            self._lists[key] = self._index_list(name, extras, page, allow_pre, self.user_pins(name, reqs),
-                                                forced, hashes)
-        cands, excluded = self._lists[key]
-        self.excluded[name] = list(excluded)
-        return iter(cands)
+        memo = self._lists.get(key)
+        if memo is None:
+            excluded: list[Exclusion] = []
+            memo = self._lists[key] = _Lazy(self._index_list(name, extras, page, allow_pre,
+                                                              self.user_pins(name, reqs), forced, hashes, excluded),
+                                            excluded)
+        self.excluded[name] = memo.excluded
+        return iter(memo)
+
+    def drain_exclusions(self, name: str) -> None:
+        """Look at every release of ``name`` (for an error message: why each was passed over)."""
+        for key, memo in self._lists.items():
+            if key[0] == name:
+                memo.drain()
 
     def _index_list(self, name: str, extras: frozenset[str], page: ProjectFiles, allow_pre: bool,
-                    pinned: set[Version], forced: Provider | None,
-                    hashes: set[str]) -> tuple[tuple[Candidate, ...], tuple[Exclusion, ...]]:
+                    pinned: set[Version], forced: Provider | None, hashes: set[str],
+                    excluded: list[Exclusion]) -> Iterator[Candidate]:
         """The index's releases of ``name`` usable on the target, best first (newest final releases, then
-        newest pre-releases; newest first overall with ``--pre``), and why the others are not usable."""
+        newest pre-releases; newest first overall with ``--pre``), made as they are asked for; why the others
+        are not usable is appended to ``excluded`` as they are passed over."""
         by_version: dict[Version, list[DistFile]] = defaultdict(list)
         for f in page.files:
             by_version[f.version].append(f)
         ranks = self.target.tag_priority
         own = self.target.interpreter_tag
-        wheels_from = min((v for v, fs in by_version.items() if not v.is_prerelease
-                           and any(f.kind == "wheel" and not f.yanked and any(t.interpreter == own for t in f.tags)
-                                   for f in fs)), default=None)
-        excluded: list[Exclusion] = []
-        out: list[Candidate] = []
+        first_wheels: list[str | None] = []  # the oldest release with a wheel for the target: found once, if asked
+
+        def wheels_from() -> str | None:
+            if not first_wheels:
+                found = min((v for v, fs in by_version.items() if not v.is_prerelease
+                             and any(f.kind == "wheel" and not f.yanked and any(t.interpreter == own for t in f.tags)
+                                     for f in fs)), default=None)
+                first_wheels.append(str(found) if found is not None else None)
+            return first_wheels[0]
+
         order = sorted(by_version, key=lambda v: (allow_pre or not v.is_prerelease, v), reverse=True)
         for version in order:
             files = by_version[version]
@@ -339,16 +384,15 @@ class CandidateSource:
             if not chosen.sha256:
                 excluded.append(Exclusion(str(version), f"{chosen.filename} has no sha256 on the index"))
                 continue
-            out.append(IndexCandidate(
+            yield IndexCandidate(
                 name=name, version=version, provider=provider, extras=extras,
                 artifact=Artifact(chosen.filename, chosen.url, chosen.sha256, chosen.size),
                 metadata_files=(chosen,),
                 release=ReleaseFacts(
                     uploaded=chosen.upload_time,
                     wheel_pythons=tuple(sorted({t.interpreter for f in files if f.kind == "wheel" for t in f.tags})),
-                    wheels_from=str(wheels_from) if wheels_from is not None else None),
-            ))
-        return tuple(out), tuple(excluded)
+                    wheels_from=wheels_from()),
+            )
 
     def _direct_candidate(self, name: str, extras: frozenset[str], url: str) -> Candidate:
         dist, meta = self.direct(name, url)

@@ -64,6 +64,7 @@ def _nothing_fits(name: str, info: RequirementInformation[Req, Candidate], provi
     if missing is not None:
         return f"{head}, but {missing}"
     page = source.page(name, required=False) if name not in source.forced else None
+    source.drain_exclusions(name)
     reasons = source.excluded.get(name, [])
     if page is not None and not page.files:
         return f"{head}, but the index lists no files for {name}"
