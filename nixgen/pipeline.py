@@ -15,8 +15,6 @@ from datetime import datetime
 from pathlib import Path
 
 from nixgen.core.kinds import CacheFact, ForcedProvider, OutputFormat, Prefer, Strategy
-from nixgen.emit.flake import render_classic, render_flake, render_overlay_file
-from nixgen.emit.header import header_lines
 from nixgen.errors import InfeasibleBuild, NixgenError, ResolutionError, UsageError
 from nixgen.inputs.model import RequirementSet
 from nixgen.lock.model import Alternative, Lock, LockOptions, NixpkgsPin, SystemFailure, Trade
@@ -318,12 +316,18 @@ def _cache_facts(snapshot: Snapshot, system: str, interpreter: str) -> Callable[
 
 def render(lock: Lock, flake_dir: Path | None = None) -> str:
     """The flake text for a lock (written into ``flake_dir``, default the current directory)."""
+    from nixgen.emit.flake import render_flake  # jinja2 loads only when something is rendered
+    from nixgen.emit.header import header_lines
+
     return render_flake(lock.plans, lock.nixpkgs, header_lines(lock), flake_dir, lock.options.image_cmd)
 
 
 def render_files(lock: Lock, fmt: OutputFormat, out_dir: Path | None = None) -> dict[str, str]:
     """The files of output format ``fmt`` by name: ``flake.nix``; ``default.nix`` and ``shell.nix``; or
     ``overlay.nix``."""
+    from nixgen.emit.flake import render_classic, render_overlay_file
+    from nixgen.emit.header import header_lines
+
     if fmt == "flake":
         return {"flake.nix": render(lock, out_dir)}
     if fmt == "nix":

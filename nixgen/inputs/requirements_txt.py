@@ -35,7 +35,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
-from urllib.request import url2pathname
 
 from packaging.requirements import InvalidRequirement, Requirement
 
@@ -308,6 +307,8 @@ class _Reader:
             raise _error(f"{item} {value}: including a file by URL is not supported", line,
                          hint="download the file and include it by its path")
         if scheme == "file":
+            from urllib.request import url2pathname  # only for file: includes (urllib.request is slow to import)
+
             target = Path(url2pathname(urlsplit(value).path))
             shown = str(target)
         else:  # joined and normalized as text, as pip does (so `missing/../x.txt` finds x.txt)
