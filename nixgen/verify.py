@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nixgen.core.kinds import CacheOutcome, State
-from nixgen.emit.nix import nix_attr, nix_string
+from nixgen.core.nix import nix_attr, nix_string
 from nixgen.errors import IndexAccessError, NixEvalError
 from nixgen.nixcmd import flake_command
 from nixgen.nixpkgs.snapshot import PythonSet

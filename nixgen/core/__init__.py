@@ -1,1 +1,1 @@
-"""The vocabulary and facts every stage shares: kinds, targets, errors, Nix paths."""
+"""The vocabulary and facts every stage shares: kinds, Nix text (escaping, paths), targets."""

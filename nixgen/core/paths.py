@@ -13,7 +13,7 @@ import os
 import re
 from pathlib import Path
 
-from nixgen.emit.nix import nix_string
+from nixgen.core.nix import nix_string
 
 _LITERAL = re.compile(r"^[A-Za-z0-9._+-]+(?:/[A-Za-z0-9._+-]+)+$")
 

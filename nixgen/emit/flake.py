@@ -9,9 +9,9 @@ from pathlib import Path
 import jinja2
 
 from nixgen import __version__
+from nixgen.core.nix import nix_attr, nix_attr_path, nix_comment, nix_interpolated, nix_string, sri_sha256
 from nixgen.core.paths import nix_path
 from nixgen.emit import words
-from nixgen.emit.nix import nix_attr, nix_attr_path, nix_comment, nix_interpolated, nix_string, sri_sha256
 from nixgen.lock.model import NixpkgsPin
 from nixgen.plan.model import Plan, PlannedPackage
 

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from nixgen.emit.nix import nix_attr, nix_string, sri_sha256
+from nixgen.core.nix import nix_attr, nix_string, sri_sha256
 
 NIX = shutil.which("nix-instantiate")
 
