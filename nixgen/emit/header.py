@@ -73,12 +73,8 @@ def header_lines(lock: Lock) -> list[str]:
     relaxations = dict.fromkeys(words.relaxation(rel) for p in lock.plans for rel in p.relaxations)
     lines += [f"relaxed (as nixpkgs has it): {rel}" for rel in relaxations]
     many = len(lock.plans) > 1
-    for t in lock.trades:
-        lines.append(f"min-build: {t.name} as a wheel instead of a rebuild of nixpkgs' build "
-                     f"(~{t.minutes_saved:g} min less){f' ({t.system})' if many else ''}")
-    for a in lock.alternatives:
-        lines.append(f"alternative: a requirement set that allows {a.name}=={a.nixpkgs_version} (nixpkgs' version) "
-                     f"would save ~{a.minutes:g} min of rebuilds{f' ({a.system})' if many else ''}")
+    lines += [words.trade(t) + (f" ({t.system})" if many else "") for t in lock.trades]
+    lines += [words.alternative(a) + (f" ({a.system})" if many else "") for a in lock.alternatives]
     lines += [f"not generated for {f.system}: {' '.join(f.why.split())}" for f in lock.failures]
     lines += [f"note: {p.system}: {note}" for p in lock.plans if (note := SYSTEMS[p.system].deprecation)]
     return lines

@@ -72,11 +72,9 @@ def print_summary(lock: Lock, *, stdout: bool = False, systems: tuple[str, ...] 
             for line in words.added(p):
                 console.print(f"constraint: {line}")
     for t in lock.trades:
-        console.print(f"min-build: {t.name} as a wheel instead of a rebuild of nixpkgs' build "
-                      f"(~{t.minutes_saved:g} min less) on {t.system}")
+        console.print(f"{words.trade(t)} on {t.system}")
     for a in lock.alternatives:
-        console.print(f"alternative: a requirement set that allows {a.name}=={a.nixpkgs_version} (nixpkgs' "
-                      f"version) would save ~{a.minutes:g} min of rebuilds on {a.system}")
+        console.print(f"{words.alternative(a)} on {a.system}")
     if lock.options.strategy == "latest":
         for plan in lock.plans:
             console.print(f"strategy latest: about {predict(plan).total_minutes:g} estimated build minutes "

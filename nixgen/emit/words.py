@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from nixgen.lock.model import Alternative, Trade
 from nixgen.plan.model import Evidence, PlannedPackage
 from nixgen.plan.predict import CauseLink, Status
 from nixgen.resolve.model import Relaxation
@@ -111,3 +112,12 @@ def inherited(p: PlannedPackage) -> str:
             "inputs (nativeBuildInputs, buildInputs), env and build flags; drops its patches, postPatch, "
             f"disabledTests and pythonRelaxDeps; tests off unless asked; dependencies and build system from "
             f"{p.version}'s metadata")
+
+
+def trade(t: Trade) -> str:
+    return f"min-build: {t.name} as a wheel instead of a rebuild of nixpkgs' build (~{t.minutes_saved:g} min less)"
+
+
+def alternative(a: Alternative) -> str:
+    return (f"alternative: a requirement set that allows {a.name}=={a.nixpkgs_version} (nixpkgs' version) would "
+            f"save ~{a.minutes:g} min of rebuilds")
