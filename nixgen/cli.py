@@ -329,6 +329,31 @@ def _decisions(made: Any) -> None:
             click.echo(f"nixgen: {plan.system}: {p.name} {p.version} from {p.provider}: {words.reason(p)}", err=True)
 
 
+def _writable(output: Path | None) -> None:
+    """Refuse an ``-o`` that cannot be written before any resolution starts: a directory, a path below a file,
+    a place where no file can be created (read-only, /proc)."""
+    if output is None or (output.exists() and not output.is_file() and not output.is_dir()):
+        return  # stdout, or a device or FIFO written in place
+    import tempfile
+
+    if output.is_dir():
+        raise UsageError(f"-o {output} is a directory", hint="name the file to write")
+    ancestor = output.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise UsageError(f"-o {output}: {ancestor} is not a directory", hint="choose another output path")
+    try:
+        if ancestor == output.parent:
+            with tempfile.NamedTemporaryFile(dir=ancestor, prefix=".nixgen-probe-"):
+                pass
+        else:
+            Path(tempfile.mkdtemp(dir=ancestor, prefix=".nixgen-probe-")).rmdir()
+    except OSError as err:
+        raise UsageError(f"-o {output}: cannot write in {ancestor}: {err.strerror or err}",
+                         hint="choose a directory you can write to") from None
+
+
 def _emit(text: str, output: Path | None, check: bool, what: str) -> None:
     """Write ``text`` (atomically) or print it; with ``check``, compare with ``output`` and write nothing."""
     if check:
@@ -417,6 +442,8 @@ def generate(input_file: Path, output: Path | None, fmt: OutputFormat, check: bo
         raise UsageError("--format nix writes two files, default.nix and shell.nix",
                          hint="give the directory for them: -o DIR (or -o DIR/default.nix)")
     out_dir = None if output is None else output.parent if output.suffix == ".nix" else output
+    if not check:
+        _writable(output if fmt != "nix" or output is None or output.suffix == ".nix" else output / "default.nix")
     locked = _locked(input_file, kwargs)
     files = render_files(locked, fmt, out_dir)
     if fmt == "flake":
@@ -454,6 +481,8 @@ def lock(input_file: Path, output: Path | None, check: bool, **kwargs: Any) -> N
     from nixgen.emit.header import command
     from nixgen.lock.pylock import is_pylock, write_pylock
 
+    if not check:
+        _writable(output)
     previous = _previous(output)
     locked = _locked(input_file, kwargs, relock=True, previous=previous)
     # Paths in the lock are relative to where it is written; on stdout, to the lock it was made from (or here).

@@ -34,7 +34,7 @@ from nixgen.errors import (
     UsageError,
 )
 from nixgen.pypi.cache import Cache, PageRow, default_cache_dir
-from nixgen.pypi.config import default_index_url
+from nixgen.pypi.config import default_index_url, pip_setting
 from nixgen.pypi.http import DEADLINE, MAX_BODY, READ_TIMEOUT, Http
 from nixgen.pypi.metadata import (
     BuildSystem,
@@ -186,7 +186,15 @@ class Index:
         self.notes: list[str] = _Notes(on_note)
         self.http = Http(pool_size=max(1, max_workers), retries=retries, backoff=backoff, timeout=timeout,
                          on_fetch=on_fetch, deadline=deadline, max_body=max_body)
-        given = [u if u.endswith("/") else u + "/" for u in (urls or [default_index_url()])]
+        if not urls:
+            urls = [default_index_url()]
+            for extra in pip_setting("extra-index-url", every=True):
+                if extra.startswith(("http://", "https://")):
+                    urls.append(extra)
+                else:
+                    self.notes.append(f"pip's extra-index-url {redact_url(extra)} is not an HTTP(S) index; "
+                                      "nixgen does not use it")
+        given = [u if u.endswith("/") else u + "/" for u in urls]
         for url in given:
             if not url.startswith(("http://", "https://")):
                 raise UsageError(f"index URL {redact_url(url)}: nixgen reads package indexes over HTTP(S) only",

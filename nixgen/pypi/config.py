@@ -13,6 +13,7 @@ import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Literal, overload
 
 # Read from pypi-simple's source rather than by importing it: importing pypi_simple loads pydantic and
 # BeautifulSoup (~0.2 s), which would be most of a warm run.
@@ -80,15 +81,23 @@ def _values(name: str) -> Iterator[str]:
                 yield parser.get(section, name).strip()
 
 
-def pip_setting(name: str) -> str | None:
-    """The value pip would use for ``name`` (e.g. ``index-url``): environment first, then the files."""
+@overload
+def pip_setting(name: str) -> str | None: ...
+@overload
+def pip_setting(name: str, *, every: Literal[True]) -> list[str]: ...
+
+
+def pip_setting(name: str, *, every: bool = False) -> str | list[str] | None:
+    """The value pip would use for ``name`` (e.g. ``index-url``): environment first, then the files; with
+    ``every``, a list setting's words (``extra-index-url``: whitespace-separated, as pip splits it)."""
     env = os.environ.get("PIP_" + name.upper().replace("-", "_"))
-    if env:
-        return env.strip()
-    found: str | None = None
-    for value in _values(name):
-        if value:
-            found = value
+    found: str | None = env.strip() if env else None
+    if found is None:
+        for value in _values(name):
+            if value:
+                found = value
+    if every:
+        return found.split() if found else []
     return found
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -67,3 +68,21 @@ def test_every_option_has_help_text() -> None:
 
     walk(cli, "nixgen")
     assert [m for m in missing if not m.endswith(("--version", "--help"))] == []
+
+
+def test_an_unwritable_output_is_refused_before_resolving(tmp_path: Path) -> None:
+    req = tmp_path / "requirements.txt"
+    req.write_text("nixgen-never-resolved\n")  # no index is given: resolving would fail differently
+    (tmp_path / "afile").write_text("x")
+    readonly = tmp_path / "ro"
+    readonly.mkdir()
+    readonly.chmod(0o555)
+    cases = {tmp_path / "afile" / "flake.nix": "is not a directory", tmp_path: "is a directory",
+             Path("/proc/nixgen-test/flake.nix"): "cannot write in /proc"}
+    if os.geteuid() != 0:  # root writes anywhere but /proc
+        cases[readonly / "flake.nix"] = "cannot write in"
+    for out, message in cases.items():
+        for command in (("generate",), ("lock",)):
+            proc = nixgen(*command, req, "-o", out, "--index-url", "http://127.0.0.1:9/simple/", "--offline")
+            assert proc.returncode == 2, (out, proc.stderr)
+            assert message in proc.stderr and "Traceback" not in proc.stderr, proc.stderr

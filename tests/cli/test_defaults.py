@@ -51,3 +51,17 @@ def test_command_line_beats_environment_beats_pyproject(tmp_path: Path, make_ind
     (project / "pyproject.toml").write_text('[tool.nixgen]\nsystems = "x86_64-linux"\n')
     bad = _nixgen("lock", "requirements.txt", *common, cwd=project)
     assert bad.returncode == 3 and "[tool.nixgen].systems must be a list of strings" in bad.stderr
+
+
+def test_pips_extra_index_url_is_honoured(tmp_path: Path, make_index_server: Any) -> None:
+    first, second = FixtureIndex(tmp_path / "one"), FixtureIndex(tmp_path / "two")
+    first.add_wheel("nixgen-alpha", "1.0", requires=["nixgen-beta"])
+    second.add_wheel("nixgen-beta", "2.0")
+    one, two = make_index_server(first.write()), make_index_server(second.write())
+    (tmp_path / "requirements.txt").write_text("nixgen-alpha\n")
+    proc = _nixgen("lock", "requirements.txt", "--cache-dir", tmp_path / "cache", "--system", "x86_64-linux", "-q",
+                   cwd=tmp_path, PIP_INDEX_URL=one.url, PIP_EXTRA_INDEX_URL=f"{two.url} file:///nowhere/simple")
+    assert proc.returncode == 0, proc.stderr
+    assert {p["name"]: p["version"] for p in tomllib.loads(proc.stdout)["packages"]} == {
+        "nixgen-alpha": "1.0", "nixgen-beta": "2.0"}
+    assert "pip's extra-index-url file:///nowhere/simple is not an HTTP(S) index" in proc.stderr
