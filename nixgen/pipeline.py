@@ -22,6 +22,7 @@ from nixgen.nixpkgs.snapshot import PythonSet, Snapshot
 from nixgen.plan import Plan, make_plan
 from nixgen.plan.optimize import min_build, python_candidates
 from nixgen.resolve import SYSTEMS, Resolution, ResolveOptions, Target, resolve
+from nixgen.resolve.resolver import ResolveMemo
 from nixgen.session import Session
 
 
@@ -265,15 +266,17 @@ def _lock_for_python(reqset: RequirementSet, session: Session, options: Options,
             cache_of = _cache_facts(snapshot, system, target.interpreter)
             system_edges = system_set.edges if system_set is not None else edges
 
+            memo = ResolveMemo()  # shared by the system's two resolutions (min-build's trades)
+
             def resolve_with(prefer_wheels: frozenset[str] = frozenset(), target: Target = target,
-                             system_set: PythonSet | None = system_set) -> Resolution:
+                             system_set: PythonSet | None = system_set, memo: ResolveMemo = memo) -> Resolution:
                 return resolve(reqset, index, system_set, target,
                                ResolveOptions(prefer=prefer, providers=dict(options.providers), overrides=overrides,
                                               native_versions=native_versions,
                                               build_metadata=options.build_metadata, metadata_target=reference,
                                               allow_unboxed_builds=options.allow_unboxed_builds,
                                               preferred=preferred, prefer_wheels=prefer_wheels,
-                                              strict=options.no_relax))
+                                              strict=options.no_relax), memo)
 
             def plan_of(resolution: Resolution, traded: frozenset[str],
                         cache_of: Callable[[str], CacheFact] = cache_of,

@@ -8,6 +8,7 @@ The one nixgen-specific rule: an edge between two nixpkgs packages never rules o
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from packaging.requirements import Requirement
@@ -31,16 +32,30 @@ def marker_applies(req: Requirement, env: Mapping[str, str], extras: Iterable[st
     return any(req.marker.evaluate({**env, "extra": extra}) for extra in (*extras, ""))
 
 
+@dataclass
+class ProviderMemo:
+    """What the provider learns of candidates for one target, for the next resolution of the same target
+    (min-build's second one)."""
+
+    dependencies: dict[Candidate, list[Req]] = field(default_factory=dict)
+    metadata_source: dict[Candidate, str] = field(default_factory=dict)
+    metadata_file: dict[Candidate, str | None] = field(default_factory=dict)
+    added: dict[Candidate, tuple[str, ...]] = field(default_factory=dict)
+
+
 class NixgenProvider(AbstractProvider[Req, Candidate, str]):
     """Answers resolvelib's questions from one :class:`CandidateSource`."""
 
-    def __init__(self, source: CandidateSource, constraints: Mapping[str, Sequence[Req]]) -> None:
+    def __init__(self, source: CandidateSource, constraints: Mapping[str, Sequence[Req]],
+                 memo: ProviderMemo | None = None) -> None:
         self.source = source
         self.constraints = constraints
-        self.dependencies: dict[Candidate, list[Req]] = {}
-        self.metadata_source: dict[Candidate, str] = {}
-        self.metadata_file: dict[Candidate, str | None] = {}
-        self.added: dict[Candidate, tuple[str, ...]] = {}  # requirements nixgen added (resolve/abi.py)
+        memo = memo or ProviderMemo()
+        # A candidate's dependencies are the same in every resolution for one target: kept in ``memo``.
+        self.dependencies: dict[Candidate, list[Req]] = memo.dependencies
+        self.metadata_source: dict[Candidate, str] = memo.metadata_source
+        self.metadata_file: dict[Candidate, str | None] = memo.metadata_file
+        self.added: dict[Candidate, tuple[str, ...]] = memo.added  # requirements nixgen added (resolve/abi.py)
 
     def identify(self, requirement_or_candidate: Req | Candidate) -> str:
         if isinstance(requirement_or_candidate, Req):

@@ -6,7 +6,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from packaging.utils import canonicalize_name, parse_wheel_filename
 from resolvelib import BaseReporter, Resolver
@@ -18,7 +18,7 @@ from nixgen.overrides import Overrides
 from nixgen.resolve.candidates import CandidateSource, IndexLike
 from nixgen.resolve.explain import explain_conflict
 from nixgen.resolve.model import Artifact, Candidate, Pin, Provider, Relaxation, Req, Resolution
-from nixgen.resolve.provider import NixgenProvider
+from nixgen.resolve.provider import NixgenProvider, ProviderMemo
 from nixgen.resolve.target import Target
 
 if TYPE_CHECKING:
@@ -82,10 +82,22 @@ def _once(reqs: Iterable[Req]) -> list[Req]:
     return out
 
 
+@dataclass
+class ResolveMemo:
+    """What one resolution for a target learns that the next for the same target can reuse: project pages,
+    candidate lists, and each candidate's dependencies (pass the same memo to both of min-build's)."""
+
+    pages: dict[str, Any] = field(default_factory=dict)
+    lists: dict[Any, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    provider: ProviderMemo = field(default_factory=ProviderMemo)
+
+
 def resolve(reqset: RequirementSet, index: IndexLike, pyset: PythonSet | None, target: Target,
-            options: ResolveOptions | None = None) -> Resolution:
+            options: ResolveOptions | None = None, memo: ResolveMemo | None = None) -> Resolution:
     """Pick one candidate per project so that every requirement holds for ``target``."""
     options = options or ResolveOptions()
+    memo = memo or ResolveMemo()
     reqs, constraints = user_requirements(reqset, target)
     source = CandidateSource(index=index, pyset=pyset, target=target, prefer=options.prefer,
                              overrides=options.overrides, native_versions=options.native_versions,
@@ -96,9 +108,9 @@ def resolve(reqset: RequirementSet, index: IndexLike, pyset: PythonSet | None, t
                              forced=dict(options.providers), allow_pre=options.pre or reqset.pre,
                              preferred=options.preferred, prefer_wheels=options.prefer_wheels,
                              strict=options.strict,
-                             constraints=constraints)
+                             constraints=constraints, notes=memo.notes, _pages=memo.pages, _lists=memo.lists)
     index.prefetch({r.name for r in reqs})
-    provider = NixgenProvider(source, constraints)
+    provider = NixgenProvider(source, constraints, memo.provider)
     resolver: Resolver[Req, Candidate, str] = Resolver(provider, BaseReporter())
     try:
         result = resolver.resolve(reqs, max_rounds=options.max_rounds)
