@@ -120,6 +120,7 @@ class Pin:
     nixpkgs_version: str | None = None  # the version nixpkgs has, when it has the project at all
     replaces: bool = False  # built here in place of the attribute nixpkgs has (so its dependents change)
     source_path: str | None = None  # the project's directory, for the local project
+    version_from_vcs: bool = False  # the local project's version comes from git (setuptools-scm, hatch-vcs)
 
 
 @dataclass(frozen=True)

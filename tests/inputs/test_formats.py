@@ -64,6 +64,8 @@ def project(tmp_path: Path, make_index_server: Any) -> tuple[Path, Any]:
     root = tmp_path / "demo"
     root.mkdir()
     (root / "pyproject.toml").write_text(PYPROJECT)
+    (root / "demo").mkdir()
+    (root / "demo" / "__init__.py").write_text("")
     (root / "requirements.txt").write_text("nixgen-alpha\nnixgen-beta>=2\n")
     return root, server
 
