@@ -128,7 +128,7 @@ def test_the_project_itself_is_built_from_its_source_tree(project: tuple[Path, A
     assert proc.returncode == 0, proc.stderr
     text = flake.read_text()
     assert_nix_parses(text)
-    assert "demo = pyFinal.buildPythonPackage {" in text and "src = ./.;" in text
+    assert "demo = pyFinal.buildPythonPackage {" in text and "path = ./.;" in text
     summary = {p["pname"]: p for p in eval_flake(text, "packages.x86_64-linux.default.summary", tmp_path)}
     demo = summary["demo"]
     assert demo["origin"] == "nixgen" and demo["version"] == "0.1"
