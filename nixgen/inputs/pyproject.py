@@ -193,10 +193,7 @@ def _poetry_project(data: dict[str, Any], doc: Key, path: Path, extras: Sequence
     poetry = data["tool"]["poetry"]
     name = get(poetry, pk, "name", Key.name)
     version = get(poetry, pk, "version", Key.version)
-    if name is None or version is None:
-        raise pk.error("has no name or version, so there is no project to build",
-                       hint="give [tool.poetry] a name and version, or use a [project] table")
-    check_source_tree(path.parent, name)
+    package_mode = poetry.get("package-mode", True) is not False and name is not None and version is not None
     deps = get(poetry, pk, "dependencies", Key.table) or {}
     dk = pk / "dependencies"
     required: list[str] = []
@@ -226,6 +223,12 @@ def _poetry_project(data: dict[str, Any], doc: Key, path: Path, extras: Sequence
                                            hint="mark it `optional = true` in [tool.poetry.dependencies]")
         named[extra] = tuple(optional[m] for m in members)
     _check_extras(extras, list(named), path, "[tool.poetry.extras]")
+    if not package_mode or name is None or version is None:
+        # `package-mode = false` (or no name/version): only the dependencies, as Poetry installs them.
+        texts = [*required, *(t for e in extras for t in named[str(canonicalize_name(e))])]
+        return RequirementSet(requirements=(*(_req(t, path, "[tool.poetry.dependencies]") for t in texts),
+                                            *_group_requirements(data, doc, groups, path)), sources=(str(path),))
+    check_source_tree(path.parent, name)
     local = LocalProject(name=name, version=version, directory=str(path.parent), dependencies=tuple(required),
                          optional=tuple(sorted(named.items())), build_requires=_build_requires(data, doc),
                          requires_python=requires_python, version_from_vcs=vcs_versioned(data))
