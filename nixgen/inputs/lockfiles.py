@@ -211,20 +211,12 @@ def read_uv_lock(path: Path, extras: Sequence[str] = (), groups: Sequence[str] =
                           sources=(str(path),), local_projects=tuple(local))
 
 
-def _poetry_dependencies(pyproject: Path, project: dict[str, Any]) -> tuple[UserRequirement, ...]:
-    """``[tool.poetry.dependencies]``: the names (python aside); the versions come from the lock."""
-    doc = Key(str(pyproject))
-    tool = get(project, doc, "tool", Key.table) or {}
-    poetry = get(tool, doc / "tool", "poetry", Key.table) or {}
-    deps = get(poetry, doc / "tool" / "poetry", "dependencies", Key.table) or {}
-    key = doc / "tool" / "poetry" / "dependencies"
-    names = [((key / n).name(n), n) for n in deps]
-    return tuple(UserRequirement(Requirement(name), Origin(str(pyproject), 0, written))
-                 for name, written in names if name != "python")
-
-
-def read_poetry_lock(path: Path) -> RequirementSet:
-    """``poetry.lock`` with the ``pyproject.toml`` beside it: the project's requirements, locked versions."""
+def read_poetry_lock(path: Path, extras: Sequence[str] = (), groups: Sequence[str] = (), *,
+                     with_groups: Sequence[str] = (), without_groups: Sequence[str] = (),
+                     only_groups: Sequence[str] = ()) -> RequirementSet:
+    """``poetry.lock`` with the ``pyproject.toml`` beside it: the project as ``poetry install`` takes it (its
+    optional dependencies only through the extras asked for, its groups by Poetry's options), locked
+    versions as constraints."""
     data = load_toml(path, "a Poetry lock")
     doc = Key(str(path))
     hint = "is it a poetry.lock?"
@@ -235,12 +227,8 @@ def read_poetry_lock(path: Path) -> RequirementSet:
     pyproject = path.with_name("pyproject.toml")
     if not pyproject.exists():
         raise InputError("poetry.lock needs the project's pyproject.toml beside it", path=str(path))
-    project = load_toml(pyproject, "TOML")
-    local: tuple[LocalProject, ...] = ()
-    if "project" in project:
-        base = read_pyproject(pyproject)
-        reqs, local = base.requirements, base.local_projects
-    else:
-        reqs = _poetry_dependencies(pyproject, project)
-    return RequirementSet(requirements=reqs, constraints=_pins(path, packages, set()),
-                          sources=(str(pyproject), str(path)), local_projects=local)
+    base = read_pyproject(pyproject, extras, groups, with_groups=with_groups, without_groups=without_groups,
+                          only_groups=only_groups)
+    local = {p.name for p in base.local_projects}
+    return RequirementSet(requirements=base.requirements, constraints=_pins(path, packages, local),
+                          sources=(str(pyproject), str(path)), local_projects=base.local_projects)

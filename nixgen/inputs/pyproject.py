@@ -185,12 +185,61 @@ def _poetry_requirement(key: Key, name: str, value: object) -> tuple[str, bool]:
     return text, optional
 
 
+def _poetry_groups(poetry: dict[str, Any], pk: Key) -> dict[str, tuple[bool, list[str]]]:
+    """Poetry's dependency groups: normalized name -> (``optional``, requirements); the legacy
+    ``[tool.poetry.dev-dependencies]`` is the group ``dev``."""
+    out: dict[str, tuple[bool, list[str]]] = {}
+    legacy = get(poetry, pk, "dev-dependencies", Key.table)
+    if legacy is not None:
+        out["dev"] = (False, [_poetry_requirement(pk / "dev-dependencies" / n, n, v)[0] for n, v in legacy.items()])
+    gk = pk / "group"
+    for written, value in (get(poetry, pk, "group", Key.table) or {}).items():
+        table = (gk / written).table(value)
+        optional = table.get("optional", False)
+        if not isinstance(optional, bool):
+            raise (gk / written / "optional").wrong(optional, "a boolean")
+        dk = gk / written / "dependencies"
+        deps = get(table, gk / written, "dependencies", Key.table) or {}
+        texts = [_poetry_requirement(dk / n, n, v)[0] for n, v in deps.items() if n != "python"]
+        name = (gk / written).name(written)
+        out[name] = (optional, out.get(name, (False, []))[1] + texts)
+    return out
+
+
+def _poetry_selection(declared: dict[str, tuple[bool, list[str]]], groups: Sequence[str], with_: Sequence[str],
+                      without: Sequence[str], only: Sequence[str], path: Path) -> tuple[bool, list[str]]:
+    """Poetry's ``install`` group options: every non-optional group by default, ``--with`` (and nixgen's
+    ``--group``) adds, ``--without`` removes, ``--only`` is exactly those (``main`` being the project).
+    Returns whether the project itself is in, and the selected groups' requirements."""
+    def norm(names: Sequence[str]) -> list[str]:
+        out = [str(canonicalize_name(n)) for n in names]
+        for n, written in zip(out, names, strict=True):
+            if n != "main" and n not in declared:
+                raise InputError(f"no Poetry dependency group {written!r}", path=str(path),
+                                 hint=f"groups: {', '.join(sorted(declared)) or '(none)'}")
+        return out
+    wanted = norm([*with_, *(g for g in groups if str(canonicalize_name(g)) in declared)])
+    if only:
+        chosen = set(norm(only))
+    else:
+        chosen = {g for g, (optional, _) in declared.items() if not optional} | set(wanted) | {"main"}
+    chosen -= set(norm(without))
+    return "main" in chosen, [t for g in sorted(chosen - {"main"}) for t in declared[g][1]]
+
+
 def _poetry_project(data: dict[str, Any], doc: Key, path: Path, extras: Sequence[str],
-                    groups: Sequence[str]) -> RequirementSet:
+                    groups: Sequence[str], with_: Sequence[str] = (), without: Sequence[str] = (),
+                    only: Sequence[str] = ()) -> RequirementSet:
     """A ``[tool.poetry]`` project (no ``[project]``): name, version and dependencies as Poetry writes them,
-    its constraints (``^``, ``~``) turned into PEP 440 and its ``python`` into Requires-Python."""
+    its constraints (``^``, ``~``) turned into PEP 440 and its ``python`` into Requires-Python; its groups
+    chosen as ``poetry install`` does."""
     pk = doc / "tool" / "poetry"
     poetry = data["tool"]["poetry"]
+    declared = _poetry_groups(poetry, pk)
+    main, group_texts = _poetry_selection(declared, groups, with_, without, only, path)
+    pep735 = [g for g in groups if str(canonicalize_name(g)) not in declared]
+    group_reqs = [*(_req(t, path, "[tool.poetry.group]") for t in group_texts),
+                  *_group_requirements(data, doc, pep735, path)]
     name = get(poetry, pk, "name", Key.name)
     version = get(poetry, pk, "version", Key.version)
     package_mode = poetry.get("package-mode", True) is not False and name is not None and version is not None
@@ -223,21 +272,24 @@ def _poetry_project(data: dict[str, Any], doc: Key, path: Path, extras: Sequence
                                            hint="mark it `optional = true` in [tool.poetry.dependencies]")
         named[extra] = tuple(optional[m] for m in members)
     _check_extras(extras, list(named), path, "[tool.poetry.extras]")
+    if not main:
+        return RequirementSet(requirements=tuple(group_reqs), sources=(str(path),))
     if not package_mode or name is None or version is None:
         # `package-mode = false` (or no name/version): only the dependencies, as Poetry installs them.
         texts = [*required, *(t for e in extras for t in named[str(canonicalize_name(e))])]
         return RequirementSet(requirements=(*(_req(t, path, "[tool.poetry.dependencies]") for t in texts),
-                                            *_group_requirements(data, doc, groups, path)), sources=(str(path),))
+                                            *group_reqs), sources=(str(path),))
     check_source_tree(path.parent, name)
     local = LocalProject(name=name, version=version, directory=str(path.parent), dependencies=tuple(required),
                          optional=tuple(sorted(named.items())), build_requires=_build_requires(data, doc),
                          requires_python=requires_python, version_from_vcs=vcs_versioned(data))
-    return RequirementSet(requirements=(_root(name, extras, path, name),
-                                        *_group_requirements(data, doc, groups, path)),
+    return RequirementSet(requirements=(_root(name, extras, path, name), *group_reqs),
                           sources=(str(path),), local_projects=(local,))
 
 
-def read_pyproject(path: Path, extras: Sequence[str] = (), groups: Sequence[str] = ()) -> RequirementSet:
+def read_pyproject(path: Path, extras: Sequence[str] = (), groups: Sequence[str] = (), *,
+                   with_groups: Sequence[str] = (), without_groups: Sequence[str] = (),
+                   only_groups: Sequence[str] = ()) -> RequirementSet:
     """The requirements of the project in ``path``: the project itself (built from its source tree) when it
     has a name and version, static or dynamic (PEP 621), else its listed requirements."""
     data = load_toml(path, "TOML")
@@ -250,7 +302,10 @@ def read_pyproject(path: Path, extras: Sequence[str] = (), groups: Sequence[str]
     else:
         tool = get(data, doc, "tool", Key.table) or {}
         if get(tool, doc / "tool", "poetry", Key.table) is not None:
-            return _poetry_project(data, doc, path, extras, groups)
+            return _poetry_project(data, doc, path, extras, groups, with_groups, without_groups, only_groups)
+    if with_groups or without_groups or only_groups:
+        raise InputError("--with, --without and --only choose [tool.poetry] groups, and there is no [tool.poetry]",
+                         path=str(path), hint="use --group for PEP 735 [dependency-groups]")
     texts: list[tuple[str, str]] = []
     optional: dict[str, list[str]] = {}
     if project is not None:
