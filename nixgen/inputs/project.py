@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import re
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,10 +78,14 @@ def built_metadata(directory: Path, build_requires: tuple[str, ...] | None) -> B
     try:
         meta = build.util.project_wheel_metadata(directory, isolated=isolated,
                                                  runner=pyproject_hooks.quiet_subprocess_runner)
-    except (build.BuildException, build.BuildBackendException) as err:
+    except (build.BuildException, build.BuildBackendException, build.FailedProcessError,
+            subprocess.CalledProcessError, OSError) as err:
         detail = str(err)
-        cause = err.__cause__ or getattr(err, "exception", None)
-        output = getattr(cause, "output", None) or getattr(cause, "stderr", None)
+        if isinstance(err, subprocess.CalledProcessError):
+            detail = f"installing its build requirements {', '.join(requires)} failed"
+        cause = err if isinstance(err, subprocess.CalledProcessError) else (
+            err.__cause__ or getattr(err, "exception", None))
+        output = getattr(cause, "stderr", None) or getattr(cause, "output", None)
         if isinstance(output, bytes):
             tail = output.decode(errors="replace").strip().splitlines()[-8:]
             detail += "\n    " + "\n    ".join(tail)

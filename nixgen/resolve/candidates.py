@@ -323,7 +323,8 @@ class CandidateSource:
             from nixgen.pypi.model import CoreMetadata
 
             project = self.local[cand.name]
-            reqs = [Requirement(t) for t in project.requires_dist or project.dependencies]
+            reqs = [Requirement(t) for t in (project.requires_dist if project.requires_dist is not None
+                                            else project.dependencies)]
             for extra, texts in project.optional if project.requires_dist is None else ():
                 reqs += [Requirement(f"{t} ; extra == '{extra}'") if ";" not in t
                          else Requirement(f"{t.split(';', 1)[0]} ; ({t.split(';', 1)[1]}) and extra == '{extra}'")

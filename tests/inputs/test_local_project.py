@@ -4,6 +4,7 @@ missing source tree refused."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tomllib
@@ -278,3 +279,24 @@ def test_hatch_vcs_gets_the_pretend_version_too(tmp_path: Path, server: Any) -> 
     root = git_project(tmp_path / "hatchproj", HATCH, "hatchproj", "2.0.0")
     generate(root / "pyproject.toml", server, tmp_path)
     assert summary(root, tmp_path)["hatchproj"]["env"] == {"SETUPTOOLS_SCM_PRETEND_VERSION": "2.0.0"}
+
+
+def test_the_hook_runs_in_place_only_when_the_build_requirements_are_here(tmp_path: Path, server: Any) -> None:
+    """A build requirement nixgen's environment lacks means build's isolated environment (pip), said on stderr."""
+    from nixgen.inputs.project import _installed
+
+    assert _installed("setuptools>=40") and _installed("setuptools-scm")
+    assert not _installed("setuptools<1") and not _installed("nixgen-no-such-backend")
+    assert _installed("nixgen-no-such-backend ; python_version < '3'")  # not for this Python: nothing to install
+    root = tmp_path / "iso"
+    (root / "iso").mkdir(parents=True)
+    (root / "iso" / "__init__.py").write_text("")
+    (root / "pyproject.toml").write_text('[build-system]\nrequires = ["nixgen-no-such-backend"]\n'
+                                         'build-backend = "nixgen_no_such_backend"\n'
+                                         '[project]\nname = "iso"\ndynamic = ["version"]\n')
+    env = {**os.environ, "PIP_INDEX_URL": server.url, "PIP_NO_CACHE_DIR": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    proc = subprocess.run([*nixgen_cmd(), root / "pyproject.toml", "--index-url", server.url], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert "in an isolated environment (pip installs its build requirements)" in proc.stderr
+    assert proc.returncode == 3 and "its build backend could not say what the project is" in proc.stderr
+    assert "Traceback" not in proc.stderr
