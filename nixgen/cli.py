@@ -107,6 +107,16 @@ def resolve_options(func: F) -> F:
                      help="pyproject.toml: also install this optional-dependencies extra."),
         click.option("--group", "groups", multiple=True, metavar="NAME",
                      help="pyproject.toml: also install this PEP 735 dependency group."),
+        click.option("--all-extras", "all_extras", is_flag=True, help="uv.lock: install every extra."),
+        click.option("--all-groups", "all_groups", is_flag=True, help="uv.lock: install every dependency group."),
+        click.option("--no-dev", "no_dev", is_flag=True,
+                     help="uv.lock: leave out the dev group (installed by default, as uv does)."),
+        click.option("--with", "with_groups", multiple=True, metavar="GROUP",
+                     help="Poetry: also install this optional group (like --group)."),
+        click.option("--without", "without_groups", multiple=True, metavar="GROUP",
+                     help="Poetry: leave out this group."),
+        click.option("--only", "only_groups", multiple=True, metavar="GROUP",
+                     help="Poetry: install only these groups (`main` is the project itself)."),
         click.option("--no-relax", "no_relax", is_flag=True,
                      help="Refuse the upstream pins nixpkgs relaxes between its own packages and resolve strictly "
                           "(what that costs — the rebuilds it causes — shows in the summary)."),
@@ -185,6 +195,10 @@ def _options(kwargs: dict[str, Any]) -> Any:
                    override_files=tuple(kwargs["override_files"]), tests=kwargs["tests"],
                    strategy=kwargs["strategy"], build_metadata=not kwargs["no_build_metadata"],
                    extras=tuple(kwargs.get("extras", ())), groups=tuple(kwargs.get("groups", ())),
+                   all_extras=kwargs.get("all_extras", False), all_groups=kwargs.get("all_groups", False),
+                   no_dev=kwargs.get("no_dev", False), with_groups=tuple(kwargs.get("with_groups", ())),
+                   without_groups=tuple(kwargs.get("without_groups", ())),
+                   only_groups=tuple(kwargs.get("only_groups", ())),
                    image_cmd=tuple(shlex.split(kwargs["image_cmd"])) if kwargs.get("image_cmd") else (),
                    allow_unboxed_builds=kwargs.get("allow_unboxed_builds", False),
                    no_relax=kwargs.get("no_relax", False),
@@ -240,12 +254,16 @@ def _relock_input(lock: Any, path: Path, kwargs: dict[str, Any]) -> tuple[Any, d
               "strategy": options.strategy, "providers": dict(options.providers), "tests": options.tests,
               "no_build_metadata": not options.build_metadata, "exclude_newer": options.exclude_newer,
               "override_files": tuple(Path(f.path) for f in lock.overrides.files), "extras": options.extras,
-              "groups": options.groups, "no_relax": options.no_relax,
+              "groups": options.groups, "no_relax": options.no_relax, "all_extras": options.all_extras,
+              "all_groups": options.all_groups, "no_dev": options.no_dev, "with_groups": options.with_groups,
+              "without_groups": options.without_groups, "only_groups": options.only_groups,
               "image_cmd": shlex.join(options.image_cmd) if options.image_cmd else None,
               "snapshot_dir": Path(options.snapshot) if options.snapshot else kwargs["snapshot_dir"],
               "index_url": options.index_urls[0] if options.index_urls and "****" not in options.index_urls[0]
               else kwargs["index_url"]}
-    return read_input(Path(options.sources[0]), options.extras, options.groups), merged
+    return read_input(Path(options.sources[0]), options.extras, options.groups, all_extras=options.all_extras,
+                      all_groups=options.all_groups, no_dev=options.no_dev, with_groups=options.with_groups,
+                      without_groups=options.without_groups, only_groups=options.only_groups), merged
 
 
 def _locked(path: Path, kwargs: dict[str, Any], *, relock: bool = False, previous: Any = None) -> Any:
@@ -263,7 +281,11 @@ def _locked(path: Path, kwargs: dict[str, Any], *, relock: bool = False, previou
         previous = previous or existing
     else:
         kwargs = _with_project_defaults(path, kwargs)
-        reqset = read_input(path, kwargs.get("extras", ()), kwargs.get("groups", ()))
+        reqset = read_input(path, kwargs.get("extras", ()), kwargs.get("groups", ()),
+                            all_extras=kwargs.get("all_extras", False), all_groups=kwargs.get("all_groups", False),
+                            no_dev=kwargs.get("no_dev", False), with_groups=kwargs.get("with_groups", ()),
+                            without_groups=kwargs.get("without_groups", ()),
+                            only_groups=kwargs.get("only_groups", ()))
     options = _options(kwargs)
     session = Session.load(options.snapshot_dir, options.override_files)
     with _progress(kwargs["quiet"], kwargs.get("verbose", 0)) as on_fetch:

@@ -45,6 +45,12 @@ class Options:
     build_metadata: bool = True  # may run PEP 517 metadata hooks of sdists whose metadata is not static
     extras: tuple[str, ...] = ()
     groups: tuple[str, ...] = ()
+    all_extras: bool = False  # uv.lock: every extra, every group, or not the dev group
+    all_groups: bool = False
+    no_dev: bool = False
+    with_groups: tuple[str, ...] = ()  # Poetry: --with, --without, --only
+    without_groups: tuple[str, ...] = ()
+    only_groups: tuple[str, ...] = ()
     image_cmd: tuple[str, ...] = ()  # the container image's command
     no_relax: bool = False  # refuse nixpkgs' relaxations of upstream pins (resolve strictly)
     upgrade: bool = False  # re-locking: drop every preference for the previous lock's pins
@@ -95,7 +101,9 @@ def lock_options(reqset: RequirementSet, options: Options) -> LockOptions:
         strategy=options.strategy, providers=tuple(sorted(options.providers.items())), python=options.python,
         systems=options.systems if options.systems != tuple(SYSTEMS) else (), tests=options.tests,
         build_metadata=options.build_metadata, exclude_newer=options.exclude_newer, extras=options.extras,
-        groups=options.groups, image_cmd=options.image_cmd, no_relax=options.no_relax,
+        groups=options.groups, all_extras=options.all_extras, all_groups=options.all_groups,
+        no_dev=options.no_dev, with_groups=options.with_groups, without_groups=options.without_groups,
+        only_groups=options.only_groups, image_cmd=options.image_cmd, no_relax=options.no_relax,
         snapshot=os.path.abspath(options.snapshot_dir) if options.snapshot_dir is not None else None)
 
 

@@ -44,6 +44,12 @@ def command(lock_: Lock, *, lock: bool = False) -> str:
         words_ += ["--extra", extra]
     for group in options.groups:
         words_ += ["--group", group]
+    words_ += [flag for flag, on in (("--all-extras", options.all_extras), ("--all-groups", options.all_groups),
+                                     ("--no-dev", options.no_dev)) if on]
+    for flag, names in (("--with", options.with_groups), ("--without", options.without_groups),
+                        ("--only", options.only_groups)):
+        for name in names:
+            words_ += [flag, name]
     if options.exclude_newer is not None:
         words_ += ["--exclude-newer", options.exclude_newer.isoformat()]
     if options.snapshot:

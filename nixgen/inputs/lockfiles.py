@@ -7,10 +7,12 @@ InputError naming the file, the key (``package[3].dependencies[0].name``) and wh
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
 
 from nixgen.errors import InputError
 from nixgen.inputs.model import LocalProject, Origin, RequirementSet, UserRequirement
@@ -49,15 +51,6 @@ def _pins(path: Path, packages: list[tuple[Key, dict[str, Any]]], skip: set[str]
     return tuple(out)
 
 
-def _is_root(key: Key, pkg: dict[str, Any]) -> bool:
-    """uv's root project: ``source = { editable = "." }`` or ``{ virtual = "." }``."""
-    source = get(pkg, key, "source", Key.table) or {}
-    for kind in ("editable", "virtual"):
-        if kind in source:
-            return (key / "source" / kind).string(source[kind]) == "."
-    return False
-
-
 def _uv_dependency(key: Key, value: object, path: Path) -> UserRequirement:
     """One entry of a package's ``dependencies``: ``{ name, extra = [...], marker }``."""
     dep = key.table(value)
@@ -73,38 +66,157 @@ def _uv_dependency(key: Key, value: object, path: Path) -> UserRequirement:
     return _user_req(text, key, Origin(str(path), 0, text))
 
 
-def read_uv_lock(path: Path) -> RequirementSet:
-    """``uv.lock``: the root project's dependencies as requirements, every locked version as a constraint."""
-    data = load_toml(path, "a uv lock")
-    packages = _packages(data, Key(str(path)), "is it a uv.lock?")
-    roots = [(key, p) for key, p in packages if _is_root(key, p)]
-    if not roots:
-        raise InputError("no root project (source = { editable = \".\" } or { virtual = \".\" })", path=str(path))
-    key, root = roots[0]
-    reqs = [_uv_dependency(k, dep, path) for k, dep in
-            ((key / "dependencies" / i, d) for i, d in enumerate(get(root, key, "dependencies", Key.array) or []))]
-    skip = set()
-    for k, r in roots:
-        if "name" not in r:
-            raise k.error("the root project has no name")
-        skip.add((k / "name").name(r["name"]))
-    return RequirementSet(requirements=tuple(reqs), constraints=_pins(path, packages, skip), sources=(str(path),))
+def _uv_source(key: Key, pkg: dict[str, Any]) -> tuple[str, str] | None:
+    """A workspace package's source: (``editable``, ``virtual`` or ``directory``, its path), else None."""
+    source = get(pkg, key, "source", Key.table) or {}
+    for kind in ("editable", "virtual", "directory"):
+        if kind in source:
+            return kind, (key / "source" / kind).string(source[kind])
+    return None
 
 
-def _poetry_dependencies(pyproject: Path, project: dict[str, Any]) -> tuple[UserRequirement, ...]:
-    """``[tool.poetry.dependencies]``: the names (python aside); the versions come from the lock."""
+def _uv_deps(key: Key, value: object, path: Path) -> list[UserRequirement]:
+    return [_uv_dependency(key / i, d, path) for i, d in enumerate(key.array(value))]
+
+
+def _uv_groups(key: Key, table: dict[str, Any] | None, path: Path) -> dict[str, list[UserRequirement]]:
+    """``dev-dependencies`` (uv's name for the lock's dependency groups): normalized group -> requirements."""
+    return {(key / g).name(g): _uv_deps(key / g, v, path) for g, v in (table or {}).items()}
+
+
+def _default_groups(pyproject: Path) -> tuple[str, ...] | Literal["all"]:
+    """``tool.uv.default-groups`` of the pyproject.toml beside the lock (uv's default: ``["dev"]``)."""
+    if not pyproject.is_file():
+        return ("dev",)
+    data = load_toml(pyproject, "TOML")
     doc = Key(str(pyproject))
-    tool = get(project, doc, "tool", Key.table) or {}
-    poetry = get(tool, doc / "tool", "poetry", Key.table) or {}
-    deps = get(poetry, doc / "tool" / "poetry", "dependencies", Key.table) or {}
-    key = doc / "tool" / "poetry" / "dependencies"
-    names = [((key / n).name(n), n) for n in deps]
-    return tuple(UserRequirement(Requirement(name), Origin(str(pyproject), 0, written))
-                 for name, written in names if name != "python")
+    uv = get(get(data, doc, "tool", Key.table) or {}, doc / "tool", "uv", Key.table) or {}
+    value = uv.get("default-groups")
+    if value is None:
+        return ("dev",)
+    if value == "all":
+        return "all"
+    at = doc / "tool" / "uv" / "default-groups"
+    return tuple(at.name(g) for g in at.strings(value))
 
 
-def read_poetry_lock(path: Path) -> RequirementSet:
-    """``poetry.lock`` with the ``pyproject.toml`` beside it: the project's requirements, locked versions."""
+def _forked_pins(path: Path, packages: list[tuple[Key, dict[str, Any]]],
+                 skip: set[str]) -> tuple[UserRequirement, ...]:
+    """``name==version`` per locked package; a name locked at several versions (a forked lock) gets one
+    constraint per version under its ``resolution-markers``, so each system sees one version."""
+    counts: dict[str, int] = {}
+    for key, pkg in packages:
+        name = get(pkg, key, "name", Key.name) or ""
+        counts[name] = counts.get(name, 0) + 1
+    out = []
+    for i, (key, pkg) in enumerate(packages, start=1):
+        name = get(pkg, key, "name", Key.name) or ""
+        version = get(pkg, key, "version", Key.version)
+        if not name or name in skip or version is None:
+            continue
+        text = f"{name}=={version}"
+        if counts[name] > 1:
+            markers = [(key / "resolution-markers" / j).marker(m)
+                       for j, m in enumerate(get(pkg, key, "resolution-markers", Key.strings) or [])]
+            if not markers:
+                raise key.error(f"{name} is locked at several versions, and {version} has no resolution-markers",
+                                hint="lock again with uv")
+            text += " ; " + " or ".join(f"({m})" for m in markers)
+        out.append(_user_req(text, key, Origin(str(path), i, text)))
+    return tuple(out)
+
+
+def read_uv_lock(path: Path, extras: Sequence[str] = (), groups: Sequence[str] = (), *, all_extras: bool = False,
+                 all_groups: bool = False, no_dev: bool = False) -> RequirementSet:
+    """``uv.lock`` as ``uv sync`` reads it: the root project (built from its tree; a virtual root: every
+    workspace member) with the extras asked for, the default groups (``dev`` and ``tool.uv.default-groups``,
+    less ``dev`` with ``--no-dev``) and those asked for; every workspace member built from its path; every
+    other locked version a constraint (per marker in a forked lock)."""
+    data = load_toml(path, "a uv lock")
+    doc = Key(str(path))
+    packages = _packages(data, doc, "is it a uv.lock?")
+    members: dict[str, tuple[Key, dict[str, Any], str, str]] = {}
+    for key, pkg in packages:
+        source = _uv_source(key, pkg)
+        if source is not None:
+            if "name" not in pkg:
+                raise key.error("the root project has no name" if source[1] == "."
+                                else "a workspace package has no name")
+            members[(key / "name").name(pkg["name"])] = (key, pkg, *source)
+        deps = get(pkg, key, "dependencies", Key.array)
+        if deps is not None:
+            _uv_deps(key / "dependencies", deps, path)  # checked even where not needed: a damaged lock is refused
+    constraints = _forked_pins(path, packages, set(members))
+    roots = [m for m in members.values() if m[3] == "."]
+    manifest = get(data, doc, "manifest", Key.table) or {}
+    if not roots and not get(manifest, doc / "manifest", "members", Key.strings):
+        raise InputError("no root project (source = { editable = \".\" } or { virtual = \".\" }) and no "
+                         "[manifest] members", path=str(path), hint="is it a uv.lock made by uv?")
+    # Every package's extras and groups are read (and checked) before anything is selected.
+    optional: dict[str, dict[str, list[UserRequirement]]] = {}
+    for name, (key, pkg, _, _) in members.items():
+        table = get(pkg, key, "optional-dependencies", Key.table) or {}
+        ok = key / "optional-dependencies"
+        optional[name] = {(ok / e).name(e): _uv_deps(ok / e, v, path) for e, v in table.items()}
+    if roots:
+        key, root, kind, _ = roots[0]
+        root_name = (key / "name").name(root["name"])
+        declared = _uv_groups(key / "dev-dependencies", get(root, key, "dev-dependencies", Key.table), path)
+        targets = [root_name] if kind != "virtual" else []
+        if kind == "virtual":
+            deps = get(root, key, "dependencies", Key.array)
+            base = _uv_deps(key / "dependencies", deps, path) if deps is not None else []
+        else:
+            base = []
+    else:  # a virtual workspace root without [project]: uv syncs every member
+        mk = doc / "manifest"
+        declared = _uv_groups(mk / "dependency-groups", get(manifest, mk, "dependency-groups", Key.table), path)
+        targets = sorted(n for n, m in members.items() if m[2] != "virtual")
+        base = []
+    known_extras = sorted({e for n in targets for e in optional.get(n, {})})
+    for extra in extras:
+        if canonicalize_name(extra) not in known_extras:
+            raise InputError(f"no optional-dependencies extra {extra!r} in the lock", path=str(path),
+                             hint=f"extras: {', '.join(known_extras) or '(none)'}")
+    wanted_extras = set(known_extras) if all_extras else {str(canonicalize_name(e)) for e in extras}
+    for group in groups:
+        if canonicalize_name(group) not in declared:
+            raise InputError(f"no dependency group {group!r} in the lock", path=str(path),
+                             hint=f"groups: {', '.join(sorted(declared)) or '(none)'}")
+    defaults = _default_groups(path.with_name("pyproject.toml"))
+    chosen = set(declared) if all_groups or defaults == "all" else {g for g in defaults if g in declared}
+    if no_dev:
+        chosen.discard("dev")
+    chosen |= {str(canonicalize_name(g)) for g in groups}
+    reqs: list[UserRequirement] = list(base)
+    for name in targets:
+        mine = sorted(wanted_extras & set(optional.get(name, {})))
+        text = name + (f"[{','.join(mine)}]" if mine else "")
+        reqs.append(UserRequirement(Requirement(text), Origin(str(path), 0, text)))
+    for group in sorted(chosen):
+        reqs += declared[group]
+    local: list[LocalProject] = []
+    for name, (key, _, kind, rel) in sorted(members.items()):
+        if kind == "virtual":
+            continue
+        pyproject = (path.parent / rel).resolve() / "pyproject.toml"
+        if not pyproject.is_file():
+            raise key.error(f"the workspace package {name} is at {rel}, which has no pyproject.toml",
+                            hint="run nixgen where the lock's workspace is checked out")
+        found = read_pyproject(pyproject).local_projects
+        if not found or found[0].name != name:
+            raise key.error(f"{pyproject} is not the project {name} the lock names")
+        local += found
+    return RequirementSet(requirements=tuple(reqs), constraints=constraints,
+                          sources=(str(path),), local_projects=tuple(local))
+
+
+def read_poetry_lock(path: Path, extras: Sequence[str] = (), groups: Sequence[str] = (), *,
+                     with_groups: Sequence[str] = (), without_groups: Sequence[str] = (),
+                     only_groups: Sequence[str] = ()) -> RequirementSet:
+    """``poetry.lock`` with the ``pyproject.toml`` beside it: the project as ``poetry install`` takes it (its
+    optional dependencies only through the extras asked for, its groups by Poetry's options), locked
+    versions as constraints."""
     data = load_toml(path, "a Poetry lock")
     doc = Key(str(path))
     hint = "is it a poetry.lock?"
@@ -115,12 +227,8 @@ def read_poetry_lock(path: Path) -> RequirementSet:
     pyproject = path.with_name("pyproject.toml")
     if not pyproject.exists():
         raise InputError("poetry.lock needs the project's pyproject.toml beside it", path=str(path))
-    project = load_toml(pyproject, "TOML")
-    local: tuple[LocalProject, ...] = ()
-    if "project" in project:
-        base = read_pyproject(pyproject)
-        reqs, local = base.requirements, base.local_projects
-    else:
-        reqs = _poetry_dependencies(pyproject, project)
-    return RequirementSet(requirements=reqs, constraints=_pins(path, packages, set()),
-                          sources=(str(pyproject), str(path)), local_projects=local)
+    base = read_pyproject(pyproject, extras, groups, with_groups=with_groups, without_groups=without_groups,
+                          only_groups=only_groups)
+    local = {p.name for p in base.local_projects}
+    return RequirementSet(requirements=base.requirements, constraints=_pins(path, packages, local),
+                          sources=(str(pyproject), str(path)), local_projects=base.local_projects)

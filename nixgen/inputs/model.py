@@ -47,6 +47,8 @@ class LocalProject:
     optional: tuple[tuple[str, tuple[str, ...]], ...] = ()
     build_requires: tuple[str, ...] | None = None
     requires_python: str | None = None
+    requires_dist: tuple[str, ...] | None = None  # from its PEP 517 metadata hook, when metadata is dynamic
+    version_from_vcs: bool = False  # setuptools-scm / hatch-vcs: the build needs the version given to it
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,12 @@ class LockOptions:
     exclude_newer: datetime | None = None
     extras: tuple[str, ...] = ()
     groups: tuple[str, ...] = ()
+    all_extras: bool = False  # --all-extras (uv.lock)
+    all_groups: bool = False  # --all-groups (uv.lock)
+    no_dev: bool = False  # --no-dev (uv.lock)
+    with_groups: tuple[str, ...] = ()  # Poetry's --with, --without, --only
+    without_groups: tuple[str, ...] = ()
+    only_groups: tuple[str, ...] = ()
     snapshot: str | None = None  # --snapshot DIR
     no_relax: bool = False  # --no-relax
     image_cmd: tuple[str, ...] = ()  # the container image's command (--image-cmd); empty: python3

@@ -61,7 +61,8 @@ def recipe_for(p: Pin, attrs: Mapping[str, str], overrides: Overrides, tests: bo
     return BuildRecipe(
         native_build_inputs=applied.native_build_inputs if sdist else (),
         build_inputs=applied.build_inputs if sdist else (),
-        env=applied.env if sdist else (),
+        env=((*applied.env, ("SETUPTOOLS_SCM_PRETEND_VERSION", p.version)) if p.version_from_vcs
+             else applied.env if sdist else ()),
         imports=applied.imports if built else (),
         do_check=do_check,
         nixpkgs_inputs=tuple(sorted({attrs[n] for n in applied.nixpkgs_inputs if n in attrs} | nix_edges)),

@@ -550,8 +550,10 @@ class LocalCandidate(Candidate):
         from nixgen.pypi.model import CoreMetadata
 
         project = source.local[self.name]
-        reqs = [Requirement(t) for t in project.dependencies]
-        for extra, texts in project.optional:
+        # Requires-Dist from the project's own metadata hook (anything dynamic), else its static [project].
+        reqs = [Requirement(t) for t in (project.requires_dist if project.requires_dist is not None
+                                        else project.dependencies)]
+        for extra, texts in project.optional if project.requires_dist is None else ():
             reqs += [Requirement(f"{t} ; extra == '{extra}'") if ";" not in t
                      else Requirement(f"{t.split(';', 1)[0]} ; ({t.split(';', 1)[1]}) and extra == '{extra}'")
                      for t in texts]

@@ -166,6 +166,7 @@ class Pin:
     metadata_file: str | None = None  # the file metadata_source read (a wheel of the version for an sdist)
     release: ReleaseFacts | None = None  # an index release's upload date and wheels (feasibility's evidence)
     added: tuple[str, ...] = ()  # requirements nixgen added to its metadata's (numpy<2 for a numpy-1.x wheel)
+    version_from_vcs: bool = False  # the local project's version comes from git (setuptools-scm, hatch-vcs)
 
 
 @dataclass(frozen=True)

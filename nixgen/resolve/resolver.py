@@ -208,6 +208,7 @@ def _to_resolution(mapping: Mapping[str, Candidate], roots: list[Req], provider:
             source_path=cand.source_path,
             release=cand.release,
             added=provider.added.get(cand, ()),
+            version_from_vcs=cand.provider == "local" and source.local[name].version_from_vcs,
             replaces=(not cand.from_nixpkgs and source.pyset is not None
                       and (nix := source.pyset.by_pypi_name(name)) is not None
                       and nix.attr == _attr(cand, source.pyset, runtime=name in runtime)),

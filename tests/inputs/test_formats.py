@@ -64,6 +64,8 @@ def project(tmp_path: Path, make_index_server: Any) -> tuple[Path, Any]:
     root = tmp_path / "demo"
     root.mkdir()
     (root / "pyproject.toml").write_text(PYPROJECT)
+    (root / "demo").mkdir()
+    (root / "demo" / "__init__.py").write_text("")
     (root / "requirements.txt").write_text("nixgen-alpha\nnixgen-beta>=2\n")
     return root, server
 
@@ -92,7 +94,8 @@ def test_four_formats_one_set_of_pins(project: tuple[Path, Any], tmp_path: Path)
                            "--cache-dir", str(tmp_path / "uvcache"), "--directory", str(root)],
                           capture_output=True, text=True, timeout=120)
     assert made.returncode == 0, made.stderr
-    assert lock(root / "uv.lock", server, tmp_path) == expected
+    assert lock(root / "uv.lock", server, tmp_path, "--no-dev") == expected  # uv installs `dev` by default
+    assert lock(root / "uv.lock", server, tmp_path) == {**expected, "nixgen-gamma": "3.0"}
     (root / "poetry.lock").write_text(POETRY_LOCK)
     assert lock(root / "poetry.lock", server, tmp_path) == expected
     # Without a lock or a date, the newest releases win: the locks really did hold the versions.
@@ -126,7 +129,7 @@ def test_the_project_itself_is_built_from_its_source_tree(project: tuple[Path, A
     assert proc.returncode == 0, proc.stderr
     text = flake.read_text()
     assert_nix_parses(text)
-    assert "demo = pyFinal.buildPythonPackage {" in text and "src = ./.;" in text
+    assert "demo = pyFinal.buildPythonPackage {" in text and "path = ./.;" in text
     summary = {p["pname"]: p for p in eval_flake(text, "packages.x86_64-linux.default.summary", tmp_path)}
     demo = summary["demo"]
     assert demo["origin"] == "nixgen" and demo["version"] == "0.1"

@@ -223,8 +223,12 @@ def test_a_valid_uv_lock_still_reads(tmp_path: Path) -> None:
     path = tmp_path / "uv.lock"
     path.write_text(ROOT + "dependencies = [{ name = \"Six\", extra = [\"A\"], marker = \"python_version > '3'\" }]\n"
                     '[[package]]\nname = "six"\nversion = "1.17.0"\n', encoding="utf-8")
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "demo"\nversion = "1.0"\n'
+                                             "dependencies = [\"six[a] ; python_version > '3'\"]\n")
+    (tmp_path / "demo.py").write_text("")
     rs = read_uv_lock(path)
-    assert [str(r.requirement) for r in rs.requirements] == ['six[a]; python_version > "3"']
+    assert [str(r.requirement) for r in rs.requirements] == ["demo"]  # the root project, built from its tree
+    assert [p.dependencies for p in rs.local_projects] == [("six[a] ; python_version > '3'",)]
     assert [str(r.requirement) for r in rs.constraints] == ["six==1.17.0"]
 
 
