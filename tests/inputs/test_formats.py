@@ -152,4 +152,4 @@ def test_a_flake_written_below_the_project_points_back_at_it(project: tuple[Path
     text = (root / "sub" / "flake.nix").read_text()
     assert_nix_parses(text)  # `src = ..;` does not
     # The project's directory, seen from sub/ (inside a repository the flake's source tree reaches it).
-    assert "src = ../.;" in text
+    assert "path = ../.;" in text  # the filtered source of the project (builtins.path)
