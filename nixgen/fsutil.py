@@ -1,4 +1,4 @@
-"""Writing files so that readers see the old file or the new one, never half of one."""
+"""Files: writing them so that readers see the old file or the new one, never half of one; hashing them."""
 
 from __future__ import annotations
 
@@ -32,3 +32,14 @@ def write_atomic(path: Path, data: str | bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def sha256_file(path: Path) -> str:
+    """The sha256 hex digest of the file at ``path``, read in 1 MiB chunks."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()

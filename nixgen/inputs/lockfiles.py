@@ -38,19 +38,6 @@ def _user_req(text: str, key: Key, origin: Origin) -> UserRequirement:
         raise key.error(f"makes the requirement {text!r}, which is not PEP 508: {str(err).splitlines()[0]}") from None
 
 
-def _pins(path: Path, packages: list[tuple[Key, dict[str, Any]]], skip: set[str]) -> tuple[UserRequirement, ...]:
-    """``name==version`` for each locked package (a package without a name or version pins nothing)."""
-    out = []
-    for i, (key, pkg) in enumerate(packages, start=1):
-        name = get(pkg, key, "name", Key.name) or ""
-        version = get(pkg, key, "version", Key.version)
-        if not name or name in skip or version is None:
-            continue
-        text = f"{name}=={version}"
-        out.append(_user_req(text, key, Origin(str(path), i, text)))
-    return tuple(out)
-
-
 def _uv_dependency(key: Key, value: object, path: Path) -> UserRequirement:
     """One entry of a package's ``dependencies``: ``{ name, extra = [...], marker }``."""
     dep = key.table(value)
@@ -100,10 +87,11 @@ def _default_groups(pyproject: Path) -> tuple[str, ...] | Literal["all"]:
     return tuple(at.name(g) for g in at.strings(value))
 
 
-def _forked_pins(path: Path, packages: list[tuple[Key, dict[str, Any]]],
-                 skip: set[str]) -> tuple[UserRequirement, ...]:
-    """``name==version`` per locked package; a name locked at several versions (a forked lock) gets one
-    constraint per version under its ``resolution-markers``, so each system sees one version."""
+def _forked_pins(path: Path, packages: list[tuple[Key, dict[str, Any]]], skip: set[str], *,
+                 forks: bool = True) -> tuple[UserRequirement, ...]:
+    """``name==version`` per locked package (one without a name or version pins nothing); with ``forks`` (uv),
+    a name locked at several versions gets one constraint per version under its ``resolution-markers``, so
+    each system sees one version."""
     counts: dict[str, int] = {}
     for key, pkg in packages:
         name = get(pkg, key, "name", Key.name) or ""
@@ -115,7 +103,7 @@ def _forked_pins(path: Path, packages: list[tuple[Key, dict[str, Any]]],
         if not name or name in skip or version is None:
             continue
         text = f"{name}=={version}"
-        if counts[name] > 1:
+        if forks and counts[name] > 1:
             markers = [(key / "resolution-markers" / j).marker(m)
                        for j, m in enumerate(get(pkg, key, "resolution-markers", Key.strings) or [])]
             if not markers:
@@ -230,5 +218,5 @@ def read_poetry_lock(path: Path, extras: Sequence[str] = (), groups: Sequence[st
     base = read_pyproject(pyproject, extras, groups, with_groups=with_groups, without_groups=without_groups,
                           only_groups=only_groups)
     local = {p.name for p in base.local_projects}
-    return RequirementSet(requirements=base.requirements, constraints=_pins(path, packages, local),
+    return RequirementSet(requirements=base.requirements, constraints=_forked_pins(path, packages, local, forks=False),
                           sources=(str(pyproject), str(path)), local_projects=base.local_projects)

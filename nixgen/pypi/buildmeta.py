@@ -31,6 +31,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from nixgen.errors import MetadataError
+from nixgen.fsutil import sha256_file
 from nixgen.pypi import box
 
 if TYPE_CHECKING:
@@ -367,21 +368,11 @@ def fetcher(index: IndexClient, where: str) -> Fetch:
     return fetch
 
 
-def _sha256_of(path: Path) -> str:
-    import hashlib
-
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def build_key(index: IndexClient, file: DistFile, python: str | None) -> tuple[str, Interpreter, str | None]:
     """What a backend's answer is remembered under: the sdist's sha256 and the interpreter's minor version
     (with the interpreter and the note of :func:`choose_interpreter`)."""
     interp, note = choose_interpreter(python)
-    sha256 = file.sha256 or _sha256_of(index.artifact(file))
+    sha256 = file.sha256 or sha256_file(index.artifact(file))
     return sha256, interp, note
 
 

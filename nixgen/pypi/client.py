@@ -33,6 +33,7 @@ from nixgen.errors import (
     ProjectNotFound,
     UsageError,
 )
+from nixgen.fsutil import sha256_file
 from nixgen.pypi.cache import Cache, PageRow, default_cache_dir
 from nixgen.pypi.config import default_index_url, pip_setting
 from nixgen.pypi.http import DEADLINE, MAX_BODY, READ_TIMEOUT, Http
@@ -518,7 +519,7 @@ class Index:
         path = self.cache.artifact(sha256, filename)
         if path is None:
             return None
-        if _file_sha256(path) == sha256:
+        if sha256_file(path) == sha256:
             return path
         self.notes.append(f"the cached {filename} no longer matches its sha256; downloading it again")
         path.unlink(missing_ok=True)
@@ -599,18 +600,13 @@ class Index:
     def _direct_file(self, name: str, url: str, base: str, scheme: str, filename: str,
                      expected: str | None) -> tuple[Path, str]:
         if scheme == "file":
-            import hashlib
             from urllib.request import url2pathname
 
             path = Path(url2pathname(urlsplit(base).path))
             if not path.is_file():
                 raise MetadataError(f"{name} @ {url}: {path} is not a file",
                                     hint="local directories need a build; point at a wheel or sdist")
-            digest = hashlib.sha256()
-            with path.open("rb") as handle:
-                while chunk := handle.read(1 << 20):
-                    digest.update(chunk)
-            sha256 = digest.hexdigest()
+            sha256 = sha256_file(path)
             if expected is not None and sha256 != expected:
                 raise HashMismatch(f"{path} has sha256 {sha256}, but the requirement says {expected}")
             return path, sha256
@@ -663,16 +659,6 @@ def _sdist_matching(info: SdistInfo, file: DistFile) -> SdistInfo:
     except MetadataError as err:
         return SdistInfo(None, err.message, info.build_system)
     return info
-
-
-def _file_sha256(path: Path) -> str:
-    import hashlib
-
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _decode(cached: PageRow) -> Page | None:
