@@ -14,6 +14,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -405,9 +406,11 @@ def cached_metadata(index: IndexClient, file: DistFile, sha256: str, python: Int
                          f"{python.minor} instead\n")
     try:
         with tempfile.TemporaryDirectory(prefix="nixgen-sdist-") as tmp:
-            # The cache names files by hash; the backend (and its messages) see the file's own, plain name
-            # (the index's name was validated as plain, so it is safe as a path component here).
-            named = Path(tmp) / file.filename
+            # The cache names files by hash; the backend (and its messages) see the file's own name when it is a
+            # plain one (the index's names are validated so; a direct reference's is checked here again).
+            plain = file.filename if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._+!-]*", file.filename) else (
+                "sdist.zip" if file.filename.endswith(".zip") else "sdist.tar.gz")  # never a path from index data
+            named = Path(tmp) / plain
             named.symlink_to(index.artifact(file))
             raw = metadata_from_build(named, fetch=fetcher(index, file.filename), python=python,
                                       isolation=isolation, limits=box.Limits(timeout=timeout))
