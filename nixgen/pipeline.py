@@ -22,6 +22,7 @@ from nixgen.nixpkgs.snapshot import PythonSet, Snapshot
 from nixgen.plan import Plan, make_plan
 from nixgen.plan.optimize import min_build, python_candidates
 from nixgen.resolve import SYSTEMS, Resolution, ResolveOptions, Target, resolve
+from nixgen.resolve.replay import Shared
 from nixgen.resolve.resolver import ResolveMemo
 from nixgen.session import Session
 
@@ -264,9 +265,9 @@ def _lock_for_python(reqset: RequirementSet, session: Session, options: Options,
     failures: list[SystemFailure] = []
     trades: list[Trade] = []
     alternatives: list[Alternative] = []
-    count = 0
     linkage_memo: dict[str, WheelLinkage | None] = {}  # what each wheel links, read once per run
     sources_memo: dict[str, SourceFacts | None] = {}  # what each sdist's setup.py imports
+    shared = Shared()  # the systems' resolutions, for the next system to re-use where it may
     with Index(urls or None, cache_dir=options.cache_dir, offline=options.offline,
                exclude_newer=options.exclude_newer, on_fetch=on_fetch, on_note=_index_note) as index:
         for system in dict.fromkeys(options.systems):
@@ -284,7 +285,7 @@ def _lock_for_python(reqset: RequirementSet, session: Session, options: Options,
                                               build_metadata=options.build_metadata, metadata_target=reference,
                                               allow_unboxed_builds=options.allow_unboxed_builds,
                                               preferred=preferred, prefer_wheels=prefer_wheels,
-                                              strict=options.no_relax), memo)
+                                              strict=options.no_relax), memo, shared)
 
             def plan_of(resolution: Resolution, traded: frozenset[str],
                         cache_of: Callable[[str], CacheFact] = cache_of,
@@ -297,19 +298,16 @@ def _lock_for_python(reqset: RequirementSet, session: Session, options: Options,
             try:
                 first = resolve_with()
             except ResolutionError as err:
-                count += 1
                 if len(options.systems) == 1:
                     raise
                 failures.append(SystemFailure(system, err.message))
                 continue
             if options.strategy == "min-build":
                 best = min_build(first, plan_of, resolve_with, keep)
-                count += best.resolutions
                 plans.append(best.plan)
                 trades += [Trade(t.name, t.version, t.minutes_saved, system) for t in best.traded]
                 alternatives += [Alternative(s.name, s.nixpkgs_version, s.minutes, system) for s in best.savings]
             else:
-                count += 1
                 plans.append(plan_of(first, frozenset()))
     if not plans:
         raise ResolutionError("no system could be resolved:\n" + "\n".join(f"{f.system}: {f.why}" for f in failures))
@@ -317,7 +315,7 @@ def _lock_for_python(reqset: RequirementSet, session: Session, options: Options,
         _check_feasible(plans, ".".join(plans[0].python_version.split(".")[:2]))
     return Lock(plans=tuple(plans), nixpkgs=nixpkgs_pin(snapshot), snapshot=session.snapshot_ref,
                 overrides=session.overrides_ref, options=lock_options(reqset, options), trades=tuple(trades),
-                alternatives=tuple(alternatives), failures=tuple(failures), resolutions=count)
+                alternatives=tuple(alternatives), failures=tuple(failures), resolutions=shared.searches)
 
 
 def _cache_facts(snapshot: Snapshot, system: str, interpreter: str) -> Callable[[str], CacheFact]:

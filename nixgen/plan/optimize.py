@@ -43,7 +43,6 @@ class Optimized:
     plan: Plan
     traded: tuple[Traded, ...]
     savings: tuple[Saving, ...]
-    resolutions: int
 
 
 def min_build(first: Resolution, plan_of: Callable[[Resolution, frozenset[str]], Plan],
@@ -60,7 +59,7 @@ def min_build(first: Resolution, plan_of: Callable[[Resolution, frozenset[str]],
     # Rebuilds, and nixpkgs packages the system's cache lacks: both build; unverified ones are never traded.
     rebuilding = {s.name: s for s in prediction.statuses
                   if s.state in ("rebuild", "build") and s.name in nixpkgs and s.name not in keep}
-    chosen, chosen_plan, count = first, plan, 1
+    chosen, chosen_plan = first, plan
     traded: tuple[Traded, ...] = ()
     if rebuilding:
         from nixgen.errors import NixgenError
@@ -69,7 +68,6 @@ def min_build(first: Resolution, plan_of: Callable[[Resolution, frozenset[str]],
             second = resolve_preferring_wheels(frozenset(rebuilding))
         except NixgenError:
             second = None
-        count = 2
         if second is not None:
             names = frozenset(p.name for p in second.pins if p.name in rebuilding and p.provider == "wheel")
             second_plan = plan_of(second, names)
@@ -78,7 +76,7 @@ def min_build(first: Resolution, plan_of: Callable[[Resolution, frozenset[str]],
                 traded = tuple(Traded(n, p.version, rebuilding[n].minutes)
                                for n in sorted(names) if (p := second.pin(n)) is not None)
     savings = _savings(chosen_plan)
-    return Optimized(chosen, chosen_plan, traded, savings, count)
+    return Optimized(chosen, chosen_plan, traded, savings)
 
 
 def _savings(plan: Plan) -> tuple[Saving, ...]:

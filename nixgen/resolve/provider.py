@@ -20,6 +20,7 @@ from resolvelib.structs import RequirementInformation
 from nixgen.resolve.abi import abi_constraints
 from nixgen.resolve.candidates import CandidateSource
 from nixgen.resolve.model import Candidate, Req, identifier_for
+from nixgen.resolve.replay import Recording, seen
 
 if TYPE_CHECKING:
     from nixgen.pypi.model import CoreMetadata
@@ -47,8 +48,10 @@ class NixgenProvider(AbstractProvider[Req, Candidate, str]):
     """Answers resolvelib's questions from one :class:`CandidateSource`."""
 
     def __init__(self, source: CandidateSource, constraints: Mapping[str, Sequence[Req]],
-                 memo: ProviderMemo | None = None) -> None:
+                 memo: ProviderMemo | None = None, recording: Recording | None = None) -> None:
         self.source = source
+        self.recording = recording  # what resolvelib asks, for other systems to replay (resolve/replay.py)
+        self._satisfied: dict[tuple[int, int], tuple[bool, Req, Candidate]] = {}
         self.constraints = constraints
         memo = memo or ProviderMemo()
         # A candidate's dependencies are the same in every resolution for one target: kept in ``memo``.
@@ -86,17 +89,33 @@ class NixgenProvider(AbstractProvider[Req, Candidate, str]):
             name, extras = reqs[0].name, reqs[0].extras
             checks = [*reqs, *self.constraints.get(name, ())]
             first = True
+            query = self.recording.query(name, extras, reqs) if self.recording is not None else None
+            position = 0
             for cand in self.source.candidates(name, extras, reqs):
+                if query is not None:
+                    seen(query, position, cand)
+                    position += 1
                 if cand in bad or not all(self.is_satisfied_by(r, cand) for r in checks):
                     continue
                 if first and not cand.from_nixpkgs:
                     self.source.index.prefetch_metadata(cand.metadata_files)  # type: ignore[arg-type]
                 first = False
                 yield cand
+            if query is not None:
+                query.exhausted = True
 
         return matches
 
     def is_satisfied_by(self, requirement: Req, candidate: Candidate) -> bool:
+        # resolvelib asks the same pairs again every round (is each current pin still good?): answered once.
+        # Keyed by identity, the objects kept alive with the answer so an id is never reused.
+        key = (id(requirement), id(candidate))
+        hit = self._satisfied.get(key)
+        if hit is None:
+            hit = self._satisfied[key] = (self._satisfies(requirement, candidate), requirement, candidate)
+        return hit[0]
+
+    def _satisfies(self, requirement: Req, candidate: Candidate) -> bool:
         if requirement.same_provider and candidate.provider != requirement.same_provider:
             return False
         if requirement.url is not None:
@@ -116,6 +135,8 @@ class NixgenProvider(AbstractProvider[Req, Candidate, str]):
             deps = self._dependencies(candidate)
             self.dependencies[candidate] = deps
             self.source.index.prefetch({d.name for d in deps})
+        if self.recording is not None:
+            self.recording.fetched.setdefault(candidate, self.dependencies[candidate])
         return self.dependencies[candidate]
 
     def _dependencies(self, cand: Candidate) -> list[Req]:

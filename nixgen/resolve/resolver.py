@@ -19,6 +19,7 @@ from nixgen.resolve.candidates import CandidateSource, IndexLike
 from nixgen.resolve.explain import explain_conflict
 from nixgen.resolve.model import Artifact, Candidate, Pin, Provider, Relaxation, Req, Resolution
 from nixgen.resolve.provider import NixgenProvider, ProviderMemo
+from nixgen.resolve.replay import Recording, Shared, replay, traded
 from nixgen.resolve.target import Target
 
 if TYPE_CHECKING:
@@ -91,11 +92,19 @@ class ResolveMemo:
     lists: dict[Any, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     provider: ProviderMemo = field(default_factory=ProviderMemo)
+    first: dict[str, Candidate] | None = None  # the resolution without min-build's trades, once made
 
 
 def resolve(reqset: RequirementSet, index: IndexLike, pyset: PythonSet | None, target: Target,
-            options: ResolveOptions | None = None, memo: ResolveMemo | None = None) -> Resolution:
-    """Pick one candidate per project so that every requirement holds for ``target``."""
+            options: ResolveOptions | None = None, memo: ResolveMemo | None = None,
+            shared: Shared | None = None) -> Resolution:
+    """Pick one candidate per project so that every requirement holds for ``target``.
+
+    ``shared`` holds the recordings of the run's earlier resolutions (other systems'): one that this target's
+    provider answers identically is this target's resolution too (resolve/replay.py); a search made here is
+    added to it. min-build's second resolution (``prefer_wheels``) is the first's pins traded where that
+    holds, and a search otherwise.
+    """
     options = options or ResolveOptions()
     memo = memo or ResolveMemo()
     reqs, constraints = user_requirements(reqset, target)
@@ -111,6 +120,18 @@ def resolve(reqset: RequirementSet, index: IndexLike, pyset: PythonSet | None, t
                              constraints=constraints, notes=memo.notes, _pages=memo.pages, _lists=memo.lists)
     index.prefetch({r.name for r in reqs})
     provider = NixgenProvider(source, constraints, memo.provider)
+    shared = shared if shared is not None else Shared()
+    for recording in shared.recordings:
+        if recording.options == options and (mapping := replay(recording, provider, reqs, constraints)):
+            shared.replayed += 1
+            return _first(memo, options, mapping, reqs, provider, target, source)
+    if (options.prefer_wheels and memo.first is not None
+            and (mapping := traded(memo.first, provider, reqs, constraints, options.prefer_wheels)) is not None):
+        shared.traded += 1
+        return _to_resolution(mapping, reqs, provider, target, source)
+    shared.searches += 1
+    recording = Recording(options, reqs, constraints)
+    provider.recording = recording
     resolver: Resolver[Req, Candidate, str] = Resolver(provider, BaseReporter())
     try:
         result = resolver.resolve(reqs, max_rounds=options.max_rounds)
@@ -122,7 +143,17 @@ def resolve(reqset: RequirementSet, index: IndexLike, pyset: PythonSet | None, t
         raise ResolutionError(f"gave up after {options.max_rounds} resolution rounds for "
                               f"{target.describe()}",
                               hint="pin the packages that have many versions to narrow the search") from None
-    return _to_resolution(result.mapping, reqs, provider, target, source)
+    recording.mapping = dict(result.mapping)
+    shared.recordings.append(recording)
+    return _first(memo, options, result.mapping, reqs, provider, target, source)
+
+
+def _first(memo: ResolveMemo, options: ResolveOptions, mapping: Mapping[str, Candidate], reqs: list[Req],
+           provider: NixgenProvider, target: Target, source: CandidateSource) -> Resolution:
+    """The resolution of ``mapping``, kept in ``memo`` when it is made without min-build's trades."""
+    if not options.prefer_wheels:
+        memo.first = dict(mapping)
+    return _to_resolution(mapping, reqs, provider, target, source)
 
 
 def _native(filename: str) -> bool:

@@ -25,7 +25,7 @@ def netbox_index() -> Iterator[IndexServer]:
         yield server
 
 
-def test_min_build_on_a_real_100_package_set_resolves_at_most_twice_per_system(netbox_index: IndexServer,
+def test_min_build_on_a_real_100_package_set_searches_once_for_both_systems(netbox_index: IndexServer,
                                                                               tmp_path: Path) -> None:
     options = Options(index_urls=(netbox_index.url,), cache_dir=tmp_path / "cache",
                       exclude_newer=datetime(2026, 11, 1, tzinfo=UTC), systems=("x86_64-linux", "aarch64-darwin"))
@@ -33,8 +33,9 @@ def test_min_build_on_a_real_100_package_set_resolves_at_most_twice_per_system(n
     assert not made.failures
     assert all(len(p.packages) >= 100 for p in made.plans), [len(p.packages) for p in made.plans]
     # Many trades per system (nixpkgs packages that would rebuild, taken as wheels), decided from one plan and
-    # checked with one more resolution: never one resolution per trade.
+    # checked as a resolution: never one search per trade. macOS answers every question Linux's search asked
+    # alike, so one resolvelib search serves both systems.
     assert len(made.trades) >= 10 * len(made.plans)
-    assert made.resolutions <= 2 * len(made.plans)
+    assert made.resolutions == 1
     # The plan min-build chose is the one the report shows: the lock holds it, and reports read the lock.
     assert {p.name for p in made.plans[0].packages} >= {"django", "netaddr", "psycopg"}
