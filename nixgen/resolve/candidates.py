@@ -168,6 +168,12 @@ class CandidateSource:
         return self._direct[url]
 
     # -- candidates -----------------------------------------------------------------------------------
+    def query_key(self, name: str, extras: frozenset[str], reqs: Sequence[Req]) -> tuple[object, ...]:
+        """What :meth:`candidates` depends on of its arguments: equal keys, equal answers (for one source)."""
+        urls = frozenset(r.url for r in reqs if r.url)
+        hashes = frozenset(h for r in reqs for h in r.hashes)
+        return (name, extras, urls, hashes, any(r.parent is None for r in reqs), frozenset(self.user_pins(name, reqs)))
+
     def candidates(self, name: str, extras: frozenset[str], reqs: Sequence[Req]) -> Iterator[Candidate]:
         """Every candidate for ``name`` in preference order (first = most preferred), built lazily: with
         ``prefer="nixpkgs"`` the index's releases are only looked at if the nixpkgs candidate is rejected.
@@ -238,10 +244,13 @@ class CandidateSource:
         nix = self._nix_candidate(name, extras)
         page = self.page(name, required=nix is None)
         if page is not None:
-            wheels = list(self._index_candidates(name, extras, page, reqs, "wheel", set()))
-            if nix is not None:
-                wheels.sort(key=lambda c: c.version != nix.version)
-            yield from wheels
+            same = None
+            if nix is not None:  # read only as far as nixpkgs' version: what comes after may never be asked for
+                same = next((c for c in self._index_candidates(name, extras, page, reqs, "wheel", set())
+                             if c.version == nix.version), None)
+                if same is not None:
+                    yield same
+            yield from (c for c in self._index_candidates(name, extras, page, reqs, "wheel", set()) if c is not same)
         if nix is not None:
             yield nix
 

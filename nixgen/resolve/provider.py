@@ -89,7 +89,9 @@ class NixgenProvider(AbstractProvider[Req, Candidate, str]):
             name, extras = reqs[0].name, reqs[0].extras
             checks = [*reqs, *self.constraints.get(name, ())]
             first = True
-            query = self.recording.query(name, extras, reqs) if self.recording is not None else None
+            query = None
+            if self.recording is not None:
+                query = self.recording.query(self.source.query_key(name, extras, reqs), name, extras, reqs)
             position = 0
             for cand in self.source.candidates(name, extras, reqs):
                 if query is not None:

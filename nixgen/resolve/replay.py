@@ -45,15 +45,15 @@ class Recording:
     options: object  # the ResolveOptions it ran with: another system replays it only under equal options
     reqs: list[Req]
     constraints: Mapping[str, Sequence[Req]]
-    queries: dict[tuple[str, frozenset[str], tuple[Req, ...]], Query] = field(default_factory=dict)
+    queries: dict[tuple[object, ...], Query] = field(default_factory=dict)  # by CandidateSource.query_key
     fetched: dict[Candidate, list[Req]] = field(default_factory=dict)  # dependencies read, in order
     mapping: dict[str, Candidate] = field(default_factory=dict)  # the result, identifier → candidate
 
-    def query(self, name: str, extras: frozenset[str], reqs: Sequence[Req]) -> Query:
-        key = (name, extras, tuple(reqs))
+    def query(self, key: tuple[object, ...], name: str, extras: frozenset[str], reqs: Sequence[Req]) -> Query:
+        """The query with this key (``CandidateSource.query_key``), recorded with its first arguments."""
         found = self.queries.get(key)
         if found is None:
-            found = self.queries[key] = Query(name, extras, key[2])
+            found = self.queries[key] = Query(name, extras, tuple(reqs))
         return found
 
 
