@@ -29,6 +29,7 @@ from nixgen.errors import (
     HashMismatch,
     IndexAccessError,
     MetadataError,
+    NixgenError,
     OfflineMiss,
     ProjectNotFound,
     UsageError,
@@ -57,7 +58,7 @@ from nixgen.pypi.pages import (
     split_filename,
     valid_sha256,
 )
-from nixgen.pypi.ranges import NotAWheel, RangesUnusable, read_wheel_metadata
+from nixgen.pypi.ranges import NotAWheel, RangeFetch, RangesUnusable, read_wheel_metadata
 from nixgen.pypi.urls import redact_url, strip_userinfo
 
 if TYPE_CHECKING:
@@ -524,6 +525,33 @@ class Index:
         self.notes.append(f"the cached {filename} no longer matches its sha256; downloading it again")
         path.unlink(missing_ok=True)
         return None
+
+    def read_by_ranges(self, file: DistFile, read: Callable[[RangeFetch], T]) -> T | None:
+        """What ``read`` makes of the file through HTTP range requests (``nixgen.pypi.ranges``); None when
+        the file is in the artifact cache (read that), offline, or the server will not serve ranges. What
+        ranges bring carries no hash: only facts that are not checked against it are read this way."""
+        if self.offline or (file.sha256 and self.cache.artifact(file.sha256, file.filename) is not None):
+            return None
+        whole: list[requests.Response] = []
+
+        def fetch(spec: str) -> tuple[bytes, int, int] | None:
+            got = self.http.get_range(file.url, spec)
+            if got is None or isinstance(got, tuple):
+                return got
+            whole.append(got)
+            return None
+
+        try:
+            return read(fetch)
+        except RangesUnusable:
+            return None
+        except (NotAWheel, NixgenError) as err:  # a damaged zip, a refused range: the whole file decides
+            message = err.message if isinstance(err, NixgenError) else str(err)
+            self.notes.append(f"reading {file.filename} by HTTP ranges failed ({message}); downloading it")
+            return None
+        finally:
+            for pending in whole:
+                pending.close()
 
     def artifact(self, file: DistFile) -> Path:
         """The file itself, from the artifact cache or downloaded (checked against the index's sha256)."""

@@ -7,9 +7,14 @@ name those copies in ``DT_NEEDED``; so what a wheel needs from outside is every 
 not the file name or soname of a shared object the wheel holds itself.
 
 The answer is a fact about a file, so it is cached in the index cache's ``metadata`` table under
-``needed:sha256:<hash>`` and never expires. Reading needs the whole wheel: it is downloaded (and
-hash-checked) by :meth:`nixgen.pypi.Index.artifact` into the artifact cache, where Nix's fetch of the same
-file would find nothing to share but the index's bytes.
+``needed:sha256:<hash>`` and never expires. A wheel already in the artifact cache is read whole. Otherwise
+only the start of each shared object is read, with HTTP range requests (a torch wheel is 900 MB; its
+objects' string tables are a few): in the layout linkers have written by default since binutils 2.31
+(``-z separate-code``), everything before the first executable ``PT_LOAD`` segment holds the dynamic string
+table and no other text, so the names there that are shared-object names are the ``DT_NEEDED`` entries, the
+object's own ``DT_SONAME`` and the version-needs' file names (which repeat ``DT_NEEDED``). An object whose
+code starts at its first byte (the older layout) is read to its end and parsed. Range answers carry no
+hash, as for metadata read by ranges; a server without ranges means the whole wheel is downloaded.
 """
 
 from __future__ import annotations
@@ -17,14 +22,16 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import struct
 import tempfile
 import zipfile
 from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from nixgen.errors import HashMismatch, MetadataError, NixgenError
+from nixgen.pypi.ranges import Member, RangeFetch, RangesUnusable, remote_members
 from nixgen.resolve.model import Artifact, Pin
 
 if TYPE_CHECKING:
@@ -66,17 +73,13 @@ def is_linux_wheel(filename: str) -> bool:
 def read_wheel_linkage(path: Path) -> WheelLinkage:
     """The :class:`WheelLinkage` of the wheel at ``path`` (pyelftools reads each ELF member's dynamic
     segment; members that are not ELF, such as a ``.so`` text stub, are skipped)."""
-    from elftools.common.exceptions import ELFError
-    from elftools.elf.dynamic import DynamicSegment
-    from elftools.elf.elffile import ELFFile
-
     needed: set[str] = set()
     provides: set[str] = set()
     try:
         archive = zipfile.ZipFile(path)
     except (OSError, zipfile.BadZipFile) as err:
         raise MetadataError(f"{path.name} is not a readable wheel: {err}") from err
-    with archive, tempfile.TemporaryDirectory(prefix="nixgen-elf-") as tmp:
+    with archive:
         for info in archive.infolist():
             base = info.filename.rsplit("/", 1)[-1]
             if info.is_dir() or not _SHARED_OBJECT.search(base):
@@ -85,24 +88,157 @@ def read_wheel_linkage(path: Path) -> WheelLinkage:
                 if member.read(4) != _ELF_MAGIC:
                     continue
             provides.add(base)
-            # pyelftools seeks around the file; a zip member streams, so it is read from a real file.
-            target = Path(tmp) / "member.so"
-            with archive.open(info) as member, target.open("wb") as out:
-                shutil.copyfileobj(member, out, 1 << 20)
-            try:
-                with target.open("rb") as stream:
-                    for segment in ELFFile(stream).iter_segments():
-                        if not isinstance(segment, DynamicSegment):
-                            continue
-                        for tag in segment.iter_tags():
-                            entry: Any = tag  # DT_NEEDED/DT_SONAME tags carry the name as an attribute
-                            if tag.entry.d_tag == "DT_NEEDED":
-                                needed.add(str(entry.needed))
-                            elif tag.entry.d_tag == "DT_SONAME":
-                                provides.add(str(entry.soname))
-            except ELFError as err:
-                raise MetadataError(f"{path.name}: {info.filename} is not a readable ELF file: {err}") from err
+            # pyelftools seeks around the file; a zip member streams, so it is spooled (to disk past 64 MB).
+            with archive.open(info) as member, tempfile.SpooledTemporaryFile(_KEEP) as spool:
+                shutil.copyfileobj(member, spool, 1 << 20)
+                spool.seek(0)
+                wanted, soname = _dynamic_names(spool, f"{path.name}: {info.filename}")  # type: ignore[arg-type]
+            needed |= wanted
+            provides |= soname
     return WheelLinkage(tuple(sorted(needed - provides)), tuple(sorted(provides)))
+
+
+def _dynamic_names(stream: BinaryIO, where: str) -> tuple[set[str], set[str]]:
+    """``DT_NEEDED`` and ``DT_SONAME`` names of one whole ELF file."""
+    from elftools.common.exceptions import ELFError
+    from elftools.elf.dynamic import DynamicSegment
+    from elftools.elf.elffile import ELFFile
+
+    needed: set[str] = set()
+    soname: set[str] = set()
+    try:
+        for segment in ELFFile(stream).iter_segments():
+            if not isinstance(segment, DynamicSegment):
+                continue
+            for tag in segment.iter_tags():
+                entry: Any = tag  # DT_NEEDED/DT_SONAME tags carry the name as an attribute
+                if tag.entry.d_tag == "DT_NEEDED":
+                    needed.add(str(entry.needed))
+                elif tag.entry.d_tag == "DT_SONAME":
+                    soname.add(str(entry.soname))
+    except ELFError as err:
+        raise MetadataError(f"{where} is not a readable ELF file: {err}") from err
+    return needed, soname
+
+
+# A shared object's name in a string table: NUL before and after, no path.
+_TABLE_NAME = re.compile(rb"(?<=\x00)([A-Za-z0-9_+][A-Za-z0-9_.+-]*\.so(?:\.[0-9]+)*)(?=\x00)")
+_DT_NULL, _DT_NEEDED, _DT_STRTAB, _DT_SONAME = 0, 1, 5, 14
+_KEEP = 64 << 20  # of an object whose code starts at byte 0, the first bytes kept while it streams past
+
+
+@dataclass(frozen=True)
+class _Elf:
+    """What an ELF file's header and program headers (ELF gABI) say of where things are."""
+
+    big: bool  # 64-bit
+    order: str  # struct byte order
+    code: int | None  # file offset of the first executable PT_LOAD segment
+    dynamic: tuple[int, int] | None  # PT_DYNAMIC's file offset and size
+    loads: tuple[tuple[int, int, int], ...]  # PT_LOAD segments: vaddr, file offset, file size
+
+    def offset_of(self, vaddr: int) -> int | None:
+        for start, offset, size in self.loads:
+            if start <= vaddr < start + size:
+                return vaddr - start + offset
+        return None
+
+
+def _elf(head: bytes, member: Member) -> _Elf | None:
+    """The :class:`_Elf` of a member whose first bytes are ``head``; None when it is not an ELF file."""
+    if head[:4] != _ELF_MAGIC or len(head) < 64 or head[4] not in (1, 2) or head[5] not in (1, 2):
+        return None
+    big, order = head[4] == 2, "<" if head[5] == 1 else ">"
+    if big:
+        (phoff,) = struct.unpack_from(order + "Q", head, 32)
+        phentsize, phnum = struct.unpack_from(order + "HH", head, 54)
+        layout = struct.Struct(order + "IIQQQQ")  # type, flags, offset, vaddr, paddr, filesz
+    else:
+        (phoff,) = struct.unpack_from(order + "I", head, 28)
+        phentsize, phnum = struct.unpack_from(order + "HH", head, 42)
+        layout = struct.Struct(order + "IIIIIII")  # type, offset, vaddr, paddr, filesz, memsz, flags
+    if phentsize < layout.size or not 0 < phnum < 4096:
+        return None
+    table = member.head(phoff + phentsize * phnum)
+    if len(table) < phoff + phentsize * phnum:
+        return None
+    code: list[int] = []
+    loads: list[tuple[int, int, int]] = []
+    dynamic = None
+    for i in range(phnum):
+        fields = layout.unpack_from(table, phoff + i * phentsize)
+        if big:
+            kind, flags, offset, vaddr, _paddr, size = fields
+        else:
+            kind, offset, vaddr, _paddr, size, _memsz, flags = fields
+        if kind == 1:  # PT_LOAD
+            loads.append((vaddr, offset, size))
+            if flags & 1:  # PF_X
+                code.append(offset)
+        elif kind == 2:  # PT_DYNAMIC
+            dynamic = (offset, size)
+    return _Elf(big, order, min(code) if code else None, dynamic, tuple(loads))
+
+
+def _streamed_names(member: Member, elf: _Elf, where: str) -> tuple[set[str], set[str]]:
+    """``DT_NEEDED`` and ``DT_SONAME`` of an object whose code starts at its first byte: it streams past
+    until its dynamic segment is read, keeping its first bytes, where the string table lies."""
+    if elf.dynamic is None:
+        return set(), set()
+    dyn_at, dyn_size = elf.dynamic
+    kept, dynamic, pos = bytearray(), bytearray(), 0
+    for piece in member.stream():
+        if pos < _KEEP:
+            kept += piece[: _KEEP - pos]
+        lo, hi = max(dyn_at - pos, 0), min(dyn_at + dyn_size - pos, len(piece))
+        if lo < hi:
+            dynamic += piece[lo:hi]
+        pos += len(piece)
+        if pos >= dyn_at + dyn_size:
+            break
+    entry = struct.Struct(elf.order + ("qQ" if elf.big else "iI"))
+    tags: list[tuple[int, int]] = []
+    for at in range(0, len(dynamic) - entry.size + 1, entry.size):
+        tag, value = entry.unpack_from(dynamic, at)
+        if tag == _DT_NULL:
+            break
+        tags.append((tag, value))
+    table = next((elf.offset_of(v) for t, v in tags if t == _DT_STRTAB), None)
+    if table is None or table >= len(kept):
+        raise RangesUnusable  # the string table is past what was kept: read the downloaded wheel
+
+    def name(offset: int) -> str:
+        end = kept.find(b"\x00", table + offset)
+        if end == -1:
+            raise MetadataError(f"{where}: a dynamic string runs past what was read")
+        return kept[table + offset:end].decode("utf-8", "replace")
+
+    return ({name(v) for t, v in tags if t == _DT_NEEDED}, {name(v) for t, v in tags if t == _DT_SONAME})
+
+
+def read_remote_linkage(fetch: RangeFetch, filename: str) -> WheelLinkage:
+    """The :class:`WheelLinkage` of a remote wheel, read by HTTP ranges (see the module docstring). Raises
+    ``RangesUnusable`` or ``NotAWheel`` when the wheel must be downloaded instead."""
+    needed: set[str] = set()
+    names: set[str] = set()
+    provides: set[str] = set()
+    for member in remote_members(fetch):
+        base = member.name.rsplit("/", 1)[-1]
+        if not _SHARED_OBJECT.search(base):
+            continue
+        elf = _elf(member.head(64), member)
+        if elf is None:
+            continue
+        provides.add(base)
+        if elf.code:
+            names |= {m.decode() for m in _TABLE_NAME.findall(member.head(elf.code))}
+        else:
+            wanted, soname = _streamed_names(member, elf, f"{filename}: {member.name}")
+            needed |= wanted
+            provides |= soname
+    # The string tables hold each object's own soname too: a name that a file of the wheel starts with.
+    provides |= {n for n in names if any(p.startswith(n) for p in provides)}
+    return WheelLinkage(tuple(sorted((needed | names) - provides)), tuple(sorted(provides)))
 
 
 def _distfile(name: str, artifact: Artifact) -> DistFile:
@@ -123,13 +259,16 @@ def wheel_linkage(index: Index, name: str, artifact: Artifact) -> WheelLinkage |
     cached = index.cache.metadata(key)
     if cached is not None:
         return WheelLinkage.from_json(json.loads(cached))
-    try:
-        path = index.artifact(_distfile(name, artifact))
-    except HashMismatch:
-        raise
-    except NixgenError:
-        return None
-    found = read_wheel_linkage(path)
+    file = _distfile(name, artifact)
+    found = index.read_by_ranges(file, lambda fetch: read_remote_linkage(fetch, artifact.filename))
+    if found is None:
+        try:
+            path = index.artifact(file)
+        except HashMismatch:
+            raise
+        except NixgenError:
+            return None
+        found = read_wheel_linkage(path)
     index.cache.put_metadata(key, json.dumps(found.to_json()))
     return found
 

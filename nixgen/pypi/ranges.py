@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import struct
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from packaging.utils import canonicalize_name
 
@@ -200,3 +200,67 @@ def read_wheel_metadata(fetch: RangeFetch, project: str) -> bytes:
         inflater = zlib.decompressobj(-15)
         return inflater.decompress(data) + inflater.flush()
     raise RangesUnusable  # bzip2/lzma members: let zipfile read the downloaded wheel
+
+
+class Member:
+    """One member of a remote zip, readable from its start as far as it is needed (stored or deflated),
+    fetching its compressed bytes in growing pieces."""
+
+    def __init__(self, remote: _Remote, name: str, method: int, comp: int, offset: int) -> None:
+        self.name, self._remote, self._method, self._comp, self._offset = name, remote, method, comp, offset
+        self._start: int | None = None
+        self._read = 0  # compressed bytes consumed
+        self._inflater = zlib.decompressobj(-15) if method == 8 else None
+        self._out = bytearray()
+        if method not in (0, 8):
+            raise RangesUnusable
+
+    def head(self, size: int, step: int = 256 * 1024) -> bytes:
+        """The member's first ``size`` bytes (fewer when it is shorter)."""
+        if self._start is None:
+            header = self._remote.read(self._offset, self._offset + _LOCAL.size)
+            sig, *_, name_len, extra_len = _LOCAL.unpack_from(header, 0)
+            if sig != b"PK\x03\x04":
+                raise NotAWheel(f"bad local file header for {self.name}")
+            self._start = self._offset + _LOCAL.size + name_len + extra_len
+        while len(self._out) < size and self._read < self._comp:
+            take = min(step, self._comp - self._read)
+            piece = self._remote.read(self._start + self._read, self._start + self._read + take)
+            self._read += take
+            self._out += self._inflater.decompress(piece) if self._inflater is not None else piece
+            step = min(step * 2, 8 << 20)
+        return bytes(self._out[:size])
+
+    def stream(self, step: int = 1 << 20) -> Iterator[bytes]:
+        """The member's bytes from its start, piece by piece, nothing kept (for members too big to hold)."""
+        self.head(0)
+        assert self._start is not None
+        inflater = zlib.decompressobj(-15) if self._method == 8 else None
+        done = 0
+        while done < self._comp:
+            take = min(step, self._comp - done)
+            start = self._start + done
+            got = self._remote.fetch(f"bytes={start}-{start + take - 1}")
+            if got is None or got[1] != start or len(got[0]) < take:
+                raise RangesUnusable
+            done += take
+            yield inflater.decompress(got[0][:take]) if inflater is not None else got[0][:take]
+
+
+def remote_members(fetch: RangeFetch) -> list[Member]:
+    """Every member of a remote zip, from its whole central directory (APPNOTE 4.3.12)."""
+    remote = _Remote(fetch)
+    tail_start, tail = remote.pieces[0]
+    cd_offset, cd_size = _end_record(tail, tail_start, remote)
+    if cd_offset + cd_size > remote.size:
+        raise NotAWheel("central directory beyond the end of the file")
+    cd = remote.read(cd_offset, cd_offset + cd_size)
+    members, pos = [], 0
+    while (entry := _entry(cd, pos)) is not None:
+        name, method, comp, offset, length = entry
+        if not name.endswith("/"):
+            members.append(Member(remote, name, method, comp, offset) if method in (0, 8) else None)
+        pos += length
+    if any(m is None for m in members):
+        raise RangesUnusable  # bzip2/lzma members: let zipfile read the downloaded wheel
+    return [m for m in members if m is not None]

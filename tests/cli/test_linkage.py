@@ -5,6 +5,8 @@ nixpkgs; a wheel never inherits its sdist's build inputs."""
 from __future__ import annotations
 
 import io
+import random
+import re
 import shutil
 import subprocess
 import tomllib
@@ -17,7 +19,9 @@ import pytest
 
 from nixgen.lock.pylock import read_pylock, write_pylock
 from nixgen.plan.linking import CC_RUNTIME_ATTR, link_libraries, soname_table
-from nixgen.pypi.linkage import read_wheel_linkage
+from nixgen.pypi import Index
+from nixgen.pypi.linkage import read_wheel_linkage, wheel_linkage
+from nixgen.resolve.model import Artifact
 from tests.cli.conftest import nixgen
 from tests.indexserver import FixtureIndex, IndexServer, metadata_text
 from tests.nixeval import eval_flake
@@ -45,21 +49,26 @@ def _gcc(*args: str | Path) -> None:
     assert proc.returncode == 0, proc.stderr
 
 
-def native_wheel(tmp: Path, name: str = "nixgen-linked", version: str = "1.0") -> tuple[str, bytes]:
+def native_wheel(tmp: Path, name: str = "nixgen-linked", version: str = "1.0", *, layout: tuple[str, ...] = (),
+                 padding: int = 0) -> tuple[str, bytes]:
     """A manylinux wheel whose extension module links libgomp, libz and libm, a library it bundles under
     ``<name>.libs/`` (hashed name, as auditwheel writes it), one it neither bundles nor anyone maps, and the
-    GPU driver's libcuda.so.1 (a stub here), which the host provides."""
+    GPU driver's libcuda.so.1 (a stub here), which the host provides. ``layout``: linker options for the
+    extension module (``-Wl,-z,noseparate-code``: code from its first byte); ``padding``: that many
+    incompressible bytes of code in it (a big object)."""
     tmp.mkdir(parents=True, exist_ok=True)
     (tmp / "bundled.c").write_text("int bundled_answer(void) { return 1; }\n")
     (tmp / "mystery.c").write_text("int mystery_answer(void) { return 2; }\n")
-    (tmp / "module.c").write_text(MODULE_C)
+    (tmp / "blob.bin").write_bytes(random.Random(7).randbytes(padding))
+    incbin = f'__asm__(".text\\n.incbin \\"{tmp / "blob.bin"}\\"\\n");\n' if padding else ""
+    (tmp / "module.c").write_text(MODULE_C + incbin)
     (tmp / "cuda.c").write_text("int cuInit(unsigned int flags) { return (int)flags; }\n")
     _gcc("-shared", "-fPIC", "-Wl,-soname,libcuda.so.1", tmp / "cuda.c", "-o", tmp / "libcuda.so.1")
     bundled, mystery = tmp / "libbundled-4f2a9c1e.so.1.0", tmp / "libnixgenmystery.so.3"
     _gcc("-shared", "-fPIC", "-Wl,-soname,libbundled-4f2a9c1e.so.1.0", tmp / "bundled.c", "-o", bundled)
     _gcc("-shared", "-fPIC", "-Wl,-soname,libnixgenmystery.so.3", tmp / "mystery.c", "-o", mystery)
     module = tmp / "module.so"
-    _gcc("-shared", "-fPIC", "-Wl,--no-as-needed", tmp / "module.c", "-o", module, "-L", tmp, bundled, mystery,
+    _gcc("-shared", "-fPIC", "-Wl,--no-as-needed", *layout, tmp / "module.c", "-o", module, "-L", tmp, bundled, mystery,
          tmp / "libcuda.so.1", "-lz", "-lgomp", "-lm")
     pkg = name.replace("-", "_")
     dist = f"{pkg}-{version}"
@@ -85,6 +94,32 @@ def test_needed_libraries_are_read_from_the_elf_files_less_what_the_wheel_bundle
     assert not any("bundled" in n for n in found.needed)
     assert "libbundled-4f2a9c1e.so.1.0" in found.provides
     assert "not_elf.so" not in found.provides
+
+
+@pytest.mark.parametrize("layout", [(), ("-Wl,-z,noseparate-code",)], ids=["separate-code", "code-first"])
+def test_linkage_by_ranges_is_the_whole_files_and_reads_a_fraction(
+        layout: tuple[str, ...], tmp_path: Path, make_index_server: Callable[[Path], IndexServer]) -> None:
+    filename, data = native_wheel(tmp_path / "build", layout=layout, padding=3_000_000)
+    whole = tmp_path / filename
+    whole.write_bytes(data)
+    fixture = FixtureIndex(tmp_path / "index")
+    entry = fixture.add_file("nixgen-linked", filename, data, metadata=metadata_text("nixgen-linked", "1.0"))
+    server = make_index_server(fixture.write())
+    with Index([server.url], cache_dir=tmp_path / "cache") as index:
+        art = Artifact(filename, f"{server.url}../files/{filename}", entry["hashes"]["sha256"], len(data))
+        found = wheel_linkage(index, "nixgen-linked", art)
+    assert found is not None
+    expected = read_wheel_linkage(whole)
+    assert found.needed == expected.needed
+    assert set(expected.provides) <= set(found.provides)
+    assert not (tmp_path / "cache" / "pypi" / "artifacts").exists() or not any(
+        (tmp_path / "cache" / "pypi" / "artifacts").rglob("*.whl"))
+    asked = [r for r in server.requests if r.path.endswith(".whl") and r.method == "GET"]
+    assert asked and all("Range" in r.headers for r in asked)
+    spans = [re.fullmatch(r"bytes=(\d*)-(\d*)", r.headers["Range"]) for r in asked]
+    read = sum(int(m[2]) if not m[1] else int(m[2]) - int(m[1]) + 1 for m in spans if m)
+    if not layout:  # the string table sits before the code: the padding in the code is never read
+        assert read < len(data) / 4, (read, len(data))
 
 
 def test_sonames_map_to_attrs_and_the_rest_is_named() -> None:
