@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from nixgen.pypi.model import DistFile
     from nixgen.resolve.target import Target
 
-HookName = Literal["requires", "metadata"]
+HookName = Literal["requires", "metadata", "wheel"]  # "wheel": build_wheel (the smoke pre-flight)
 DEFAULT_REQUIRES = ("setuptools>=40.8.0",)  # PEP 517/518: no [build-system] table means setuptools
 DEFAULT_BACKEND = "setuptools.build_meta:__legacy__"
 _HINT = "pick a version with a wheel (--provider NAME=wheel) or add its dependencies with --overrides"
@@ -216,6 +216,8 @@ answer = {}
 if spec["hook"] == "requires":
     hook = getattr(backend, "get_requires_for_build_wheel", None)
     answer["requires"] = [str(r) for r in (hook({}) if hook is not None else [])]
+elif spec["hook"] == "wheel":
+    answer["wheel"] = backend.build_wheel(spec["wheel_dir"], {})
 else:
     hook = getattr(backend, "prepare_metadata_for_build_wheel", None)
     if hook is not None:

@@ -1,0 +1,147 @@
+"""`nixgen smoke` and `nixgen rodeo --smoke`: the version set installed, built, checked and imported on a host
+CPython 3.13 with uv, against the recorded index in tests/fixtures/index-smoke (see its README)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from nixgen.errors import ExitCode
+from nixgen.pypi.buildmeta import find_interpreter
+from nixgen.smoke import SCOPE, host_system, smoke
+from tests.cli.conftest import EXCLUDE_NEWER
+from tests.planhelp import plan, planned
+
+DATA = Path(__file__).parent / "data"
+INDEX = Path(__file__).resolve().parents[1] / "fixtures" / "index-smoke"
+TARGET = ("--python", "3.13", "--system", "x86_64-linux")
+UV = shutil.which("uv") or str(Path(sys.executable).parent / "uv")
+
+needs_cpython_313 = pytest.mark.skipif(
+    find_interpreter("3.13") is None or host_system() != "x86_64-linux" or not Path(UV).is_file(),
+    reason="the smoke tests need an x86_64-linux host with CPython 3.13 ($HOME/.pyenv/versions/3.13.* or "
+           "python3.13 on PATH) and uv (pip install uv)")
+
+
+@pytest.fixture()
+def smoke_run(make_index_server: Any, tmp_path: Path) -> Any:
+    server = make_index_server(INDEX)
+
+    def run(command: str, *args: str | Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "nixgen", command, *map(str, args), "--index-url", server.url,
+                               "--cache-dir", str(tmp_path / "cache"), "--exclude-newer", EXCLUDE_NEWER],
+                              capture_output=True, text=True, timeout=300, env=env)
+
+    return run
+
+
+def _steps(proc: subprocess.CompletedProcess[str]) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    data = json.loads(proc.stdout)
+    assert data["scope"] == SCOPE
+    (system,) = data["systems"]
+    return system, {s["step"]: s for s in system["steps"]}
+
+
+@needs_cpython_313
+def test_a_wheel_set_passes_from_its_lock(smoke_run: Any, tmp_path: Path) -> None:
+    lock = tmp_path / "pylock.toml"
+    made = smoke_run("lock", DATA / "smoke-web.txt", "-o", lock, "-q", *TARGET)
+    assert made.returncode == 0, made.stderr
+    proc = smoke_run("smoke", lock, "--json")
+    assert proc.returncode == 0, proc.stderr
+    system, steps = _steps(proc)
+    assert system["outcome"] == "passed" and system["not-tried"] == []
+    assert system["interpreter"].startswith("CPython 3.13.")
+    assert {s: v["verdict"] for s, v in steps.items()} == {
+        "install": "passed", "build": "passed", "check": "passed", "import": "passed"}
+    assert "markupsafe 3.0.3" in steps["install"]["items"] and len(steps["install"]["items"]) == 8
+    assert steps["import"]["items"] == ["click", "jinja2", "requests"]  # the roots' top_level.txt
+    assert SCOPE in proc.stderr and "import (3): ok" in proc.stderr
+
+
+@needs_cpython_313
+def test_an_sdist_is_built_with_the_plans_build_pins_and_imported(smoke_run: Any, tmp_path: Path) -> None:
+    keep = tmp_path / "keep"
+    proc = smoke_run("smoke", DATA / "smoke-sdist.txt", "--provider", "docopt=sdist", "--json", "--keep", keep,
+                     *TARGET)
+    assert proc.returncode == 0, proc.stderr
+    system, steps = _steps(proc)
+    assert system["outcome"] == "passed"
+    assert steps["build"] == {"step": "build", "verdict": "passed", "reason": "", "items": ["docopt 0.6.2"]}
+    work = keep / "smoke-x86_64-linux"
+    built = work / "build-docopt" / "wheel" / "docopt-0.6.2-py2.py3-none-any.whl"
+    with zipfile.ZipFile(built) as wheel:
+        assert "docopt-0.6.2.dist-info/top_level.txt" in wheel.namelist()
+    # The build environment held exactly the plan's build pin, at its version.
+    build_site = next((work / "build-docopt" / "venv" / "lib").glob("python3.13/site-packages"))
+    assert sorted(p.name for p in build_site.glob("*.dist-info")) == ["setuptools-80.10.1.dist-info"]
+    assert steps["install"]["items"] == ["attrs 25.4.0", "docopt 0.6.2"]
+    assert steps["import"]["items"] == ["attr", "attrs", "docopt"]
+
+
+@needs_cpython_313
+def test_a_release_that_imports_a_removed_module_fails_with_the_reason(smoke_run: Any) -> None:
+    proc = smoke_run("smoke", DATA / "smoke-cgi.txt", "--json", *TARGET)
+    assert proc.returncode == ExitCode.SMOKE_FAILED, proc.stderr
+    system, steps = _steps(proc)
+    assert system["outcome"] == "failed"
+    assert steps["install"]["verdict"] == "passed" and steps["check"]["verdict"] == "passed"
+    assert steps["import"]["verdict"] == "failed"
+    assert steps["import"]["reason"].startswith("import webob: ModuleNotFoundError: No module named 'cgi'")
+    assert "webob/compat.py" in steps["import"]["reason"]
+    assert "import webob: ModuleNotFoundError: No module named 'cgi'" in proc.stderr
+    assert "error: the smoke failed on x86_64-linux" in proc.stderr
+
+
+@needs_cpython_313
+def test_no_interpreter_of_the_targets_minor_version_is_not_tried_and_said(smoke_run: Any, tmp_path: Path) -> None:
+    empty = tmp_path / "no-pyenv"
+    (empty / "versions").mkdir(parents=True)
+    path = os.pathsep.join(d for d in ("/usr/bin", "/bin") if shutil.which("python3.13", path=d) is None)
+    env = {**os.environ, "PYENV_ROOT": str(empty), "PATH": path}
+    proc = smoke_run("smoke", DATA / "smoke-web.txt", "--json", *TARGET, env=env)
+    assert proc.returncode == 0, proc.stderr
+    system, steps = _steps(proc)
+    assert system["outcome"] == "not tried" and system["interpreter"] is None
+    assert system["not-tried"] == [f"not tried: no CPython 3.13 on this host (looked in {empty}/versions and for "
+                                   "python3.13 on PATH)"]
+    assert {v["verdict"] for v in steps.values()} == {"not tried"}
+    assert "x86_64-linux (Python 3.13.12): not tried" in proc.stderr
+    assert "no CPython 3.13 on this host" in proc.stderr
+
+
+def test_another_system_than_the_hosts_is_not_tried(tmp_path: Path) -> None:
+    other = "aarch64-darwin" if host_system() != "aarch64-darwin" else "x86_64-linux"
+    result = smoke(plan(planned("six", "wheel", requested=True), system=other), index=None,  # type: ignore[arg-type]
+                   index_urls=(), work=tmp_path, cache_dir=tmp_path)
+    assert result.outcome == "not tried"
+    assert result.not_tried == (f"not tried: {other} is not the host's system ({host_system()})",)
+
+
+@needs_cpython_313
+def test_rodeo_smoke_stage(smoke_run: Any, tmp_path: Path) -> None:
+    matrix = tmp_path / "matrix.toml"
+    matrix.write_text('[rodeo]\npythons = ["3.13"]\nsystems = ["x86_64-linux"]\n'
+                      '[sets.web]\nrequirements = ["requests", "click", "jinja2"]\n'
+                      '[sets.cgi]\nrequirements = ["webob==1.8.7"]\n')
+    out = tmp_path / "rodeo.json"
+    proc = smoke_run("rodeo", matrix, "--smoke", "--json", out, "--markdown", tmp_path / "rodeo.md")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(out.read_text())
+    assert "smoke" in data["stages"]
+    cells = {c["set"]: c for c in data["cells"]}
+    assert cells["web"]["status"] == "smoke" and cells["web"]["smoke"]["outcome"] == "passed"
+    assert cells["cgi"]["status"] == "failed" and cells["cgi"]["failed_stage"] == "smoke"
+    assert "import: import webob: ModuleNotFoundError: No module named 'cgi'" in cells["cgi"]["error"]
+    assert cells["cgi"]["smoke"]["scope"] == SCOPE
+    md = (tmp_path / "rodeo.md").read_text()
+    assert f"Smoke ({SCOPE}):" in md
+    assert "- web py3.13 x86_64-linux: passed (install passed, build passed, check passed, import passed)" in md
