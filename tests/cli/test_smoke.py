@@ -145,3 +145,106 @@ def test_rodeo_smoke_stage(smoke_run: Any, tmp_path: Path) -> None:
     md = (tmp_path / "rodeo.md").read_text()
     assert f"Smoke ({SCOPE}):" in md
     assert "- web py3.13 x86_64-linux: passed (install passed, build passed, check passed, import passed)" in md
+
+
+def _synthetic(root: Path, name: str, setup_py: str) -> Path:
+    """An index with the recorded setuptools 80.10.1 (nixpkgs' version: the plan's build pin) and an sdist
+    ``name`` 1.0 whose egg-info lists no dependencies (nixgen's metadata, a best guess) and whose ``setup.py``
+    is ``setup_py``."""
+    from tests.indexserver import FixtureIndex
+
+    fixture = FixtureIndex(root)
+    page = json.loads((INDEX / "simple" / "setuptools" / "index.json").read_text())
+    for entry in page["files"]:
+        if not (INDEX / "files" / entry["filename"]).is_file():
+            continue  # the page lists every release; only 80.10.1's wheel was recorded
+        data = (INDEX / "files" / entry["filename"]).read_bytes()
+        fixture.add_file("setuptools", entry["filename"], data, upload_time=entry["upload-time"],
+                         metadata=(INDEX / "files" / f"{entry['filename']}.metadata").read_text())
+    pkg_info = f"Metadata-Version: 1.1\nName: {name}\nVersion: 1.0\n"
+    fixture.add_sdist(name, "1.0", {
+        "PKG-INFO": pkg_info, f"{name}.egg-info/PKG-INFO": pkg_info, f"{name}.egg-info/top_level.txt": f"{name}\n",
+        "setup.py": setup_py, f"{name}.py": "VALUE = 1\n"})
+    return fixture.write()
+
+
+@needs_cpython_313
+def test_an_sdist_that_fails_to_build_fails_the_build_step_with_the_backends_words(
+        make_index_server: Any, tmp_path: Path) -> None:
+    setup_py = ("import imp  # gone in Python 3.12\nfrom setuptools import setup\n"
+                "setup(name='oldsetup', version='1.0', py_modules=['oldsetup'])\n")
+    server = make_index_server(_synthetic(tmp_path / "index", "oldsetup", setup_py))
+    req = tmp_path / "requirements.txt"
+    req.write_text("oldsetup\n")
+    proc = subprocess.run([sys.executable, "-m", "nixgen", "smoke", str(req), "--json", *TARGET, "--index-url",
+                           server.url, "--cache-dir", str(tmp_path / "cache")],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == ExitCode.SMOKE_FAILED, proc.stderr
+    _system, steps = _steps(proc)
+    assert steps["build"]["verdict"] == "failed"
+    reason = steps["build"]["reason"]
+    assert reason.startswith("oldsetup 1.0: build_wheel failed (with setuptools 80.10.1):")
+    assert reason.endswith("ModuleNotFoundError: No module named 'imp'")
+    assert [steps[s]["verdict"] for s in ("install", "check", "import")] == ["not tried"] * 3
+    assert steps["install"]["reason"] == "an earlier step failed"
+    assert "build (1): FAILED" in proc.stderr
+
+
+@needs_cpython_313
+def test_a_dependency_the_metadata_guess_missed_fails_pip_check(make_index_server: Any, tmp_path: Path) -> None:
+    setup_py = ("from setuptools import setup\n"
+                "setup(name='guessed', version='1.0', py_modules=['guessed'], install_requires=['colorama>=0.4'])\n")
+    server = make_index_server(_synthetic(tmp_path / "index", "guessed", setup_py))
+    req = tmp_path / "requirements.txt"
+    req.write_text("guessed\n")
+    proc = subprocess.run([sys.executable, "-m", "nixgen", "smoke", str(req), "--json", *TARGET, "--index-url",
+                           server.url, "--cache-dir", str(tmp_path / "cache")],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == ExitCode.SMOKE_FAILED, proc.stderr
+    _system, steps = _steps(proc)
+    assert [steps[s]["verdict"] for s in ("build", "install", "check")] == ["passed", "passed", "failed"]
+    assert steps["check"]["reason"] == "The package `guessed` requires `colorama>=0.4`, but it's not installed"
+
+
+def test_wheels_for_a_newer_glibc_than_the_hosts_are_named_not_installed() -> None:
+    from nixgen.smoke import glibc_needed, host_wheel
+
+    assert glibc_needed("manylinux_2_28_x86_64", "x86_64") == (2, 28)
+    assert glibc_needed("manylinux2014_x86_64", "x86_64") == (2, 17)
+    assert glibc_needed("manylinux1_x86_64", "x86_64") == (2, 5)
+    assert glibc_needed("manylinux_2_28_aarch64", "x86_64") is None
+    assert glibc_needed("musllinux_1_2_x86_64", "x86_64") is None
+    assert glibc_needed("any", "x86_64") is True
+    new = "fast-2.0-cp313-cp313-manylinux_2_39_x86_64.whl"
+    old = "fast-2.0-cp313-cp313-manylinux2014_x86_64.whl"
+    assert host_wheel([new], "2.0", "3.13", "x86_64", (2, 36)).needs == (2, 39)
+    assert not host_wheel([new], "2.0", "3.13", "x86_64", (2, 36)).fits
+    assert host_wheel([new, old], "2.0", "3.13", "x86_64", (2, 36)).fits
+    assert host_wheel([new], "2.0", "3.13", "x86_64", (2, 39)).fits
+    # Other interpreters' wheels and other versions do not count; a pure wheel fits any glibc.
+    assert host_wheel(["fast-2.0-cp312-cp312-manylinux2014_x86_64.whl", old.replace("2.0", "1.0")], "2.0", "3.13",
+                      "x86_64", (2, 36)) == host_wheel([], "2.0", "3.13", "x86_64", (2, 36))
+    assert host_wheel(["fast-2.0-py3-none-any.whl"], "2.0", "3.13", "x86_64", None).fits
+    assert host_wheel(["fast-2.0-cp313-abi3-manylinux_2_17_x86_64.whl"], "2.0", "3.13", "x86_64", (2, 36)).fits
+
+
+def test_import_names_come_from_record_when_there_is_no_top_level_txt(tmp_path: Path) -> None:
+    from nixgen.smoke import record_modules
+
+    record = tmp_path / "RECORD"
+    record.write_text("\n".join([
+        "yaml/__init__.py,sha256=x,1", "_yaml/__init__.py,sha256=x,1", "yaml/_yaml.cpython-313-x86_64-linux-gnu.so,,",
+        "six.py,sha256=x,1", "_cffi_backend.cpython-313-x86_64-linux-gnu.so,,", "PyYAML-6.0.dist-info/RECORD,,",
+        "../../../bin/tool,sha256=x,1", "pkg.data/scripts/x,,", "data/readme.txt,,",
+        "__pycache__/six.cpython-313.pyc,,", "google/protobuf/__init__.py,,"]))
+    assert record_modules(record) == ["_cffi_backend", "_yaml", "google", "six", "yaml"]
+
+
+def test_pip_check_lines_about_pins_nixpkgs_relaxes_are_not_failures() -> None:
+    from nixgen.resolve.model import Relaxation
+    from nixgen.smoke import _relaxed
+
+    relaxed = plan(planned("a", "nixpkgs", ("b",), requested=True), planned("b", "nixpkgs"))
+    relaxed = type(relaxed)(**{**relaxed.__dict__, "relaxations": (Relaxation("a", "1.0", "b<1", "b", "1.0"),)})
+    assert _relaxed("The package `a` requires `b<1`, but `1.0` is installed", relaxed)
+    assert not _relaxed("The package `a` requires `c<1`, but `1.0` is installed", relaxed)
