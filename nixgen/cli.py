@@ -643,7 +643,8 @@ def smoke_command(input_file: Path, as_json: bool, step_timeout: float, keep_dir
     plans = [p for p in locked.plans if not wanted or p.system in wanted]
     urls = tuple(_options(kwargs).index_urls) or tuple(locked.options.index_urls) or (default_index_url(),)
     cache_dir = Path(kwargs["cache_dir"] or default_cache_dir())
-    with Index(urls, cache_dir=cache_dir, offline=kwargs["offline"]) as index:
+    # --exclude-newer bounds what build requirements resolve to; the plan's pins are taken whatever their date.
+    with Index(urls, cache_dir=cache_dir, offline=kwargs["offline"], exclude_newer=kwargs["exclude_newer"]) as index:
         results = smoke_lock(plans, index=index, index_urls=urls, cache_dir=cache_dir / "uv",
                              offline=kwargs["offline"], timeout=step_timeout,
                              allow_unboxed=kwargs["allow_unboxed_builds"], keep=keep_dir)

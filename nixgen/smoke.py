@@ -362,17 +362,27 @@ class _Run:
             return (f"{where}: nixpkgs builds it; the index has neither a wheel of it for CPython "
                     f"{self.python.minor} on this host nor an sdist")
 
+        used: list[str] = []
+
         def newest(system: BuildSystem) -> tuple[list[str], str]:
             from nixgen.errors import NixgenError
-            from nixgen.pypi.buildmeta import fetcher
+            from nixgen.pypi.buildmeta import build_wheels
 
             try:
-                wheels = fetcher(self.index, file.filename)(list(system.requires), self.python)
+                wheels = build_wheels(self.index, file.filename, list(system.requires), self.python)
             except NixgenError as err:
                 raise _NotTried(f"{where}: nixpkgs builds it; its build requirements did not resolve here: "
                                 f"{err.message}") from None
-            names = ", ".join(" ".join(w.name.split("-")[:2]) for w in wheels) or "none"
-            return [str(w) for w in wheels], f"the newest build requirements, not nixpkgs' own: {names}"
+            named = self.work / f"build-{pkg.name}" / "requirements"
+            named.mkdir(parents=True, exist_ok=True)
+            paths = []
+            for filename, path in wheels:  # uv needs the wheel's own name; the cache names files by hash
+                link = box.inside(named, filename)
+                link.unlink(missing_ok=True)
+                link.symlink_to(path)
+                paths.append(str(link))
+            used.append(", ".join(" ".join(f.split("-")[:2]) for f, _ in wheels) or "none")
+            return paths, f"the newest build requirements, not nixpkgs' own: {used[-1]}"
 
         try:
             built = self._build(pkg, file, newest)
@@ -381,7 +391,7 @@ class _Run:
         except _NotTried as err:
             return str(err)
         self.notes.append(f"{where}: nixpkgs builds it and the index has no wheel of it; built here from its sdist "
-                          "with the newest build requirements")
+                          f"with the newest build requirements ({used[-1] if used else 'none'}), not nixpkgs' own")
         return built
 
     def _build(self, pkg: PlannedPackage, file: DistFile,

@@ -88,6 +88,19 @@ def test_an_sdist_is_built_with_the_plans_build_pins_and_imported(smoke_run: Any
 
 
 @needs_cpython_313
+def test_a_nixpkgs_pin_the_index_has_no_wheel_of_is_built_from_its_sdist_and_said(smoke_run: Any) -> None:
+    proc = smoke_run("smoke", DATA / "smoke-sdist.txt", "--json", *TARGET)  # docopt from nixpkgs this time
+    assert proc.returncode == 0, proc.stderr
+    system, steps = _steps(proc)
+    assert system["outcome"] == "passed" and steps["build"]["reason"] == "the plan builds no sdist"
+    assert steps["install"]["items"] == ["attrs 25.4.0", "docopt 0.6.2"]
+    assert "docopt" in steps["import"]["items"]
+    note = ("docopt 0.6.2: nixpkgs builds it and the index has no wheel of it; built here from its sdist with the "
+            "newest build requirements (setuptools 84.2.1), not nixpkgs' own")
+    assert note in system["notes"] and f"note: {note}" in proc.stderr
+
+
+@needs_cpython_313
 def test_a_release_that_imports_a_removed_module_fails_with_the_reason(smoke_run: Any) -> None:
     proc = smoke_run("smoke", DATA / "smoke-cgi.txt", "--json", *TARGET)
     assert proc.returncode == ExitCode.SMOKE_FAILED, proc.stderr
@@ -156,8 +169,8 @@ def _synthetic(root: Path, name: str, setup_py: str) -> Path:
     fixture = FixtureIndex(root)
     page = json.loads((INDEX / "simple" / "setuptools" / "index.json").read_text())
     for entry in page["files"]:
-        if not (INDEX / "files" / entry["filename"]).is_file():
-            continue  # the page lists every release; only 80.10.1's wheel was recorded
+        if entry["filename"] != "setuptools-80.10.1-py3-none-any.whl":
+            continue  # the page lists every release; this one is nixpkgs' (the plan's build pin)
         data = (INDEX / "files" / entry["filename"]).read_bytes()
         fixture.add_file("setuptools", entry["filename"], data, upload_time=entry["upload-time"],
                          metadata=(INDEX / "files" / f"{entry['filename']}.metadata").read_text())
