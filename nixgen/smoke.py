@@ -4,12 +4,13 @@ nothing from Nix is built.
 For one plan (one Nix system) whose system is the host's, with a host CPython of the target's minor version
 (``$PYENV_ROOT/versions``, then ``pythonX.Y`` on ``PATH``, as :func:`nixgen.pypi.buildmeta.find_interpreter`):
 
-1. **install**: a throwaway virtual environment (``uv venv``) gets the plan's runtime pins at exactly their
-   versions from the same index (``uv pip install --no-deps --only-binary :all: name==version``);
-2. **build**: every sdist of the plan is built with exactly the plan's build pins: a build environment holding
+1. **build**: every sdist of the plan is built with exactly the plan's build pins: a build environment holding
    them (the build pins' closure, no dependency resolution), and the backend's PEP 517 ``build_wheel`` called
-   without build isolation inside the box of :mod:`nixgen.pypi.box` (no network, no home); the runtime sdists'
-   wheels are installed in the first environment;
+   without build isolation inside the box of :mod:`nixgen.pypi.box` (no network, no home);
+2. **install**: a throwaway virtual environment (``uv venv``) gets the plan's runtime pins at exactly their
+   versions from the same index (``uv pip install --no-deps --only-binary :all: name==version``) and the
+   runtime sdists' wheels; a nixpkgs pin the index has no wheel of is built from its sdist of that version with
+   the newest build requirements (nixpkgs' own are not in the plan), and a note says so;
 3. **check**: ``uv pip check`` (PEP 508 requirements against what is installed), except the upstream pins
    that nixpkgs relaxes and the plan lists;
 4. **import**: each root (a requested project) imported by its import names, read from its installed

@@ -49,9 +49,9 @@ RodeoStage = Literal["resolved", "generated", "smoke", "built", "imports ok"]
 """How far a rodeo cell got, in order ("smoke": ``--smoke``'s pre-flight passed, see :mod:`nixgen.smoke`)."""
 RodeoStatus = Literal["resolved", "generated", "smoke", "built", "imports ok", "failed"]
 
-SmokeStep = Literal["install", "build", "check", "import"]
-"""The steps of the smoke pre-flight (:mod:`nixgen.smoke`), in order: install the runtime pins, build the
-plan's sdists with its build pins, ``uv pip check``, import the roots."""
+SmokeStep = Literal["build", "install", "check", "import"]
+"""The steps of the smoke pre-flight (:mod:`nixgen.smoke`), in order: build the plan's sdists with its build
+pins, install the runtime pins (and those wheels), ``uv pip check``, import the roots."""
 SmokeVerdict = Literal["passed", "failed", "not tried"]
 """What one smoke step found (``not tried``: the host cannot try it, with the reason)."""
 SmokeOutcome = Literal["passed", "failed", "incomplete", "not tried"]

@@ -146,7 +146,8 @@ def test_rodeo_smoke_stage(smoke_run: Any, tmp_path: Path) -> None:
                       '[sets.web]\nrequirements = ["requests", "click", "jinja2"]\n'
                       '[sets.cgi]\nrequirements = ["webob==1.8.7"]\n')
     out = tmp_path / "rodeo.json"
-    proc = smoke_run("rodeo", matrix, "--smoke", "--json", out, "--markdown", tmp_path / "rodeo.md")
+    proc = smoke_run("rodeo", matrix, "--smoke", "--json", out, "--markdown", tmp_path / "rodeo.md", "--html",
+                     tmp_path / "rodeo.html")
     assert proc.returncode == 0, proc.stderr
     data = json.loads(out.read_text())
     assert "smoke" in data["stages"]
@@ -157,7 +158,9 @@ def test_rodeo_smoke_stage(smoke_run: Any, tmp_path: Path) -> None:
     assert cells["cgi"]["smoke"]["scope"] == SCOPE
     md = (tmp_path / "rodeo.md").read_text()
     assert f"Smoke ({SCOPE}):" in md
-    assert "- web py3.13 x86_64-linux: passed (install passed, build passed, check passed, import passed)" in md
+    assert "- web py3.13 x86_64-linux: passed (build passed, install passed, check passed, import passed)" in md
+    html = (tmp_path / "rodeo.html").read_text()
+    assert '<td class="cell smoke' in html and "<li>import: failed<pre>import webob: ModuleNotFoundError" in html
 
 
 def _synthetic(root: Path, name: str, setup_py: str) -> Path:
