@@ -20,8 +20,8 @@ What it tests is the *version set*: that the pins go together (coherence), that 
 interpreter's ABI era, that no dependency is missing, that nothing imports a module the interpreter dropped.
 It does not test nixpkgs' builds (their patches, native inputs, or its interpreter's patch release). What it
 cannot try is said, never skipped silently: other systems than the host's, an interpreter the host lacks,
-wheels that need a newer glibc than the host's (manylinux tags, PEP 600), nixpkgs versions the index has no
-wheel of; an sdist that needs a native library the host lacks fails its build step with the compiler's words.
+wheels that need a newer glibc than the host's (manylinux tags, PEP 600), sdists whose build says a native
+library or tool is missing (:func:`missing_native`).
 """
 
 from __future__ import annotations
@@ -432,6 +432,12 @@ class _Run:
         if ran.timed_out:
             raise _Failed("build", f"{where}: its build did not finish within {self.boxing.limits.timeout:g} s")
         if ran.returncode != 0:
+            missing = missing_native(ran.stderr + "\n" + ran.stdout)
+            if missing is not None:
+                native = sorted({*pkg.recipe.native_build_inputs, *pkg.recipe.build_inputs,
+                                 *pkg.recipe.nixpkgs_inputs})
+                given = f"; the flake gives it {', '.join(native)}" if native else ""
+                raise _NotTried(f"{where}: not built: it needs a native library the host lacks ({missing}){given}")
             raise _Failed("build", f"{where}: build_wheel failed (with {described}):\n"
                                    f"{tail(ran.stderr) or f'exit status {ran.returncode}'}")
         try:
@@ -462,6 +468,26 @@ class _Run:
                     return sorted({n for n in names if n and _module_name(n)})
                 return record_modules(info / "RECORD")
         return []
+
+
+# What a build says when the host lacks a native library or its tools (C headers, -l libraries, pkg-config
+# packages, foo-config scripts): the host's gap, not the version set's.
+_MISSING_NATIVE = (
+    re.compile(r"fatal error: ([\w./+-]+\.h(?:pp)?): No such file or directory"),
+    re.compile(r"cannot find -l([\w.+-]+)"),
+    re.compile(r"Package '?([\w.+-]+)'?,? (?:was not found in the pkg-config search path|not found)"),
+    re.compile(r"([\w.+-]+-config): (?:command )?not found"),
+    re.compile(r"Could not find ([\w.+-]+-config)"),
+)
+
+
+def missing_native(output: str) -> str | None:
+    """The native header, library or tool a failed build's output says is missing, or None."""
+    for pattern in _MISSING_NATIVE:
+        match = pattern.search(output)
+        if match is not None:
+            return match.group(0).strip()
+    return None
 
 
 class _Failed(Exception):

@@ -163,7 +163,7 @@ def test_rodeo_smoke_stage(smoke_run: Any, tmp_path: Path) -> None:
     assert '<td class="cell smoke' in html and "<li>import: failed<pre>import webob: ModuleNotFoundError" in html
 
 
-def _synthetic(root: Path, name: str, setup_py: str) -> Path:
+def _synthetic(root: Path, name: str, setup_py: str, more: dict[str, str] | None = None) -> Path:
     """An index with the recorded setuptools 80.10.1 (nixpkgs' version: the plan's build pin) and an sdist
     ``name`` 1.0 whose egg-info lists no dependencies (nixgen's metadata, a best guess) and whose ``setup.py``
     is ``setup_py``."""
@@ -180,7 +180,7 @@ def _synthetic(root: Path, name: str, setup_py: str) -> Path:
     pkg_info = f"Metadata-Version: 1.1\nName: {name}\nVersion: 1.0\n"
     fixture.add_sdist(name, "1.0", {
         "PKG-INFO": pkg_info, f"{name}.egg-info/PKG-INFO": pkg_info, f"{name}.egg-info/top_level.txt": f"{name}\n",
-        "setup.py": setup_py, f"{name}.py": "VALUE = 1\n"})
+        "setup.py": setup_py, f"{name}.py": "VALUE = 1\n", **(more or {})})
     return fixture.write()
 
 
@@ -204,6 +204,29 @@ def test_an_sdist_that_fails_to_build_fails_the_build_step_with_the_backends_wor
     assert [steps[s]["verdict"] for s in ("install", "check", "import")] == ["not tried"] * 3
     assert steps["install"]["reason"] == "an earlier step failed"
     assert "build (1): FAILED" in proc.stderr
+
+
+@needs_cpython_313
+def test_an_sdist_that_needs_a_native_library_the_host_lacks_is_not_tried_and_named(
+        make_index_server: Any, tmp_path: Path) -> None:
+    setup_py = ("from setuptools import Extension, setup\n"
+                "setup(name='nativeext', version='1.0', py_modules=['nativeext'],\n"
+                "      ext_modules=[Extension('_nativeext', ['_nativeext.c'])])\n")
+    server = make_index_server(_synthetic(tmp_path / "index", "nativeext", setup_py,
+                                          {"_nativeext.c": "#include <nixgen_no_such_library.h>\n"}))
+    req = tmp_path / "requirements.txt"
+    req.write_text("nativeext\n")
+    proc = subprocess.run([sys.executable, "-m", "nixgen", "smoke", str(req), "--json", *TARGET, "--index-url",
+                           server.url, "--cache-dir", str(tmp_path / "cache")],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    system, steps = _steps(proc)
+    assert system["outcome"] == "incomplete"
+    why = ("nativeext 1.0: not built: it needs a native library the host lacks (fatal error: "
+           "nixgen_no_such_library.h: No such file or directory)")
+    assert steps["build"] == {"step": "build", "verdict": "not tried", "reason": why, "items": []}
+    assert why in system["not-tried"] and f"not tried: {why}" in proc.stderr
+    assert steps["install"]["items"] == []
 
 
 @needs_cpython_313
@@ -274,3 +297,15 @@ def test_pip_check_lines_where_nixpkgs_differs_from_upstream_metadata_are_notes(
     assert nixpkgs_difference("The package `w` requires `c`, but it's not installed", made) is None
     assert nixpkgs_difference("The package `a` requires `b>=2`, but `1.0` is installed",
                               replace(made, relaxations=())) is None
+
+
+def test_a_builds_words_for_a_missing_native_library_are_recognised() -> None:
+    from nixgen.smoke import missing_native
+
+    assert missing_native("src/x.c:1:10: fatal error: gdal.h: No such file or directory\n") == (
+        "fatal error: gdal.h: No such file or directory")
+    assert missing_native("/usr/bin/ld: cannot find -lsodium: No such file") == "cannot find -lsodium"
+    assert missing_native("Package libxml-2.0 was not found in the pkg-config search path.") == (
+        "Package libxml-2.0 was not found in the pkg-config search path")
+    assert missing_native("sh: 1: gdal-config: not found") == "gdal-config: not found"
+    assert missing_native("ModuleNotFoundError: No module named 'numpy.distutils'") is None
