@@ -647,7 +647,8 @@ def smoke_command(input_file: Path, as_json: bool, step_timeout: float, keep_dir
     with Index(urls, cache_dir=cache_dir, offline=kwargs["offline"], exclude_newer=kwargs["exclude_newer"]) as index:
         results = smoke_lock(plans, index=index, index_urls=urls, cache_dir=cache_dir / "uv",
                              offline=kwargs["offline"], timeout=step_timeout,
-                             allow_unboxed=kwargs["allow_unboxed_builds"], keep=keep_dir)
+                             allow_unboxed=kwargs["allow_unboxed_builds"],
+                             keep=keep_dir.resolve() if keep_dir is not None else None)
     if as_json:
         click.echo(render_json(results), nl=False)
     text = render_text(results)

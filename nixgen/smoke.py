@@ -348,9 +348,10 @@ class _Run:
             return specs, ", ".join(f"{p.name} {p.version}" for p in build_pins) or "no build pins"
 
         self.building.add(pkg.name)
-        built = self._build(pkg, file, plan_pins)
-        self.building.discard(pkg.name)
-        return built
+        try:
+            return self._build(pkg, file, plan_pins)
+        finally:
+            self.building.discard(pkg.name)
 
     def build_nixpkgs(self, pkg: PlannedPackage) -> Path | str:
         """A nixpkgs pin the index has no wheel of, built from its sdist of that version. nixpkgs' build pins
