@@ -614,12 +614,62 @@ def verify_command(input_file: Path, substituter: str | None, nixpkgs_ref: str |
                               hint="see the DIFF lines above")
 
 
+@cli.command("smoke")
+@click.argument("input_file", metavar="FILE", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable results on stdout.")
+@click.option("--timeout", "step_timeout", type=float, default=600, show_default=True,
+              help="Seconds one install, build or import may take.")
+@click.option("--keep", "keep_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Keep the virtual environments and builds here (default: a temporary directory).")
+@resolve_options
+def smoke_command(input_file: Path, as_json: bool, step_timeout: float, keep_dir: Path | None,
+                  **kwargs: Any) -> None:
+    """A pre-flight where nothing from Nix is built: install FILE's runtime pins (a pylock.toml, or any input,
+    locked now) at their versions from the index into a throwaway venv of a host CPython of the target's minor
+    version (uv), build its sdists with its build pins in the box, `uv pip check`, import the roots.
+
+    It tests the version set, not nixpkgs' builds; only the host's system is tried, and what cannot be tried
+    (no such CPython, wheels for a newer glibc) is said on stderr and in the JSON. Exits 12 when a step fails.
+    """
+    from nixgen.emit.smoke import render_json, render_text
+    from nixgen.errors import SmokeFailed
+    from nixgen.pypi.cache import default_cache_dir
+    from nixgen.pypi.client import Index
+    from nixgen.pypi.config import default_index_url
+    from nixgen.smoke import smoke_lock
+
+    locked = _locked(input_file, {**kwargs, "quiet": True})
+    wanted = tuple(kwargs["systems"])
+    plans = [p for p in locked.plans if not wanted or p.system in wanted]
+    urls = tuple(_options(kwargs).index_urls) or tuple(locked.options.index_urls) or (default_index_url(),)
+    cache_dir = Path(kwargs["cache_dir"] or default_cache_dir())
+    # --exclude-newer bounds what build requirements resolve to; the plan's pins are taken whatever their date.
+    with Index(urls, cache_dir=cache_dir, offline=kwargs["offline"], exclude_newer=kwargs["exclude_newer"]) as index:
+        results = smoke_lock(plans, index=index, index_urls=urls, cache_dir=cache_dir / "uv",
+                             offline=kwargs["offline"], timeout=step_timeout,
+                             allow_unboxed=kwargs["allow_unboxed_builds"],
+                             keep=keep_dir.resolve() if keep_dir is not None else None)
+    if as_json:
+        click.echo(render_json(results), nl=False)
+    text = render_text(results)
+    if not (kwargs["quiet"] and all(r.outcome == "passed" for r in results)):
+        click.echo(text, err=True, nl=False)
+    failed = [r.system for r in results if r.outcome == "failed"]
+    if failed:
+        raise SmokeFailed(f"the smoke failed on {', '.join(failed)}", hint="the failed steps and their reasons "
+                          "are above; `nixgen explain NAME FILE` tells why a pin is in the plan")
+
+
 @cli.command("rodeo")
 @click.argument("matrix_file", metavar="MATRIX", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--jobs", "-j", type=int, default=2, show_default=True, help="Cells run at once.")
 @click.option("--timeout", "cell_timeout", type=float, default=600, show_default=True,
               help="Seconds one cell may take.")
 @click.option("--build", is_flag=True, help="Also nix build each cell and run its import checks (needs Nix).")
+@click.option("--smoke", is_flag=True,
+              help="Also run `nixgen smoke` on each cell of the host's system: its pins installed, its sdists "
+                   "built and its roots imported on a host CPython of the cell's Python (tests the version set, "
+                   "not nixpkgs' builds).")
 @click.option("--only", "only", multiple=True, metavar="SET/PYTHON/SYSTEM", help="Run only these cells.")
 @click.option("--workdir", type=click.Path(file_okay=False, path_type=Path),
               help="Where cells keep their files (default: a temporary directory).")
@@ -634,7 +684,7 @@ def verify_command(input_file: Path, substituter: str | None, nixpkgs_ref: str |
 @click.option("--exclude-newer", metavar="DATE", help="Ignore files uploaded after DATE, in every cell.")
 @click.option("--offline", is_flag=True, help="Cells use only the local cache.")
 @click.option("--quiet", "-q", is_flag=True, help="No line per finished cell on stderr.")
-def rodeo(matrix_file: Path, jobs: int, cell_timeout: float, build: bool, only: tuple[str, ...],
+def rodeo(matrix_file: Path, jobs: int, cell_timeout: float, build: bool, smoke: bool, only: tuple[str, ...],
           workdir: Path | None, json_out: Path | None, md_out: Path | None, html_out: Path | None,
           gha_out: Path | None, index_url: str | None, cache_dir: Path | None, exclude_newer: str | None,
           offline: bool, quiet: bool) -> None:
@@ -668,10 +718,13 @@ def rodeo(matrix_file: Path, jobs: int, cell_timeout: float, build: bool, only: 
             if result.failed_stage else ""
         click.echo(f"{result.set} py{result.python} {result.system}: {result.status}{where} "
                    f"({result.seconds:g} s)", err=True)
+        if result.smoke is not None and result.smoke["outcome"] in ("not tried", "incomplete"):
+            for what in result.smoke["not-tried"]:
+                click.echo(f"  smoke {what}", err=True)
 
     with tempfile.TemporaryDirectory(prefix="nixgen-rodeo-") as tmp:
         results, complete = run_matrix(matrix, workdir or Path(tmp), common, jobs=jobs, timeout=cell_timeout,
-                                       build=build, on_result=show)
+                                       build=build, on_result=show, smoke=smoke)
     text = results_json(matrix, results, complete)
     data = json.loads(text)
     if json_out is not None:
@@ -711,7 +764,9 @@ def rodeo_merge(files: tuple[Path, ...], json_out: Path | None, md_out: Path | N
         except (OSError, ValueError, KeyError) as err:
             raise UsageError(f"{path} is not a rodeo result file: {err}") from None
     cells.sort(key=lambda c: (c["set"], c["python"], c["system"]))
-    merged = {"matrix": name, "complete": True, "stages": ["resolved", "generated", "built", "imports ok"],
+    from nixgen.core.kinds import RODEO_STAGES
+
+    merged = {"matrix": name, "complete": True, "stages": list(RODEO_STAGES),
               "cells": cells}
     text = json.dumps(merged, indent=2, sort_keys=True) + "\n"
     if json_out is not None:

@@ -30,6 +30,7 @@ class ExitCode(IntEnum):
     PREDICTION_WRONG = 9
     NIX_EVAL = 10
     INFEASIBLE_BUILD = 11
+    SMOKE_FAILED = 12
     INTERRUPTED = 130
 
 
@@ -47,6 +48,8 @@ EXIT_CODES: Final[dict[ExitCode, str]] = {
     ExitCode.PREDICTION_WRONG: "verify: a package predicted to come from the binary cache must be built",
     ExitCode.NIX_EVAL: "verify: Nix is missing or could not evaluate the generated flake",
     ExitCode.INFEASIBLE_BUILD: "infeasible build: a package nixgen would build cannot build as planned",
+    ExitCode.SMOKE_FAILED: "smoke: the plan's version set failed to install, build, pass `pip check` or import on "
+                           "a host CPython",
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C); what finished is kept",
 }
 
@@ -179,3 +182,10 @@ class InfeasibleBuild(NixgenError):
     exit_code = ExitCode.INFEASIBLE_BUILD
     python: str = ""
     newer: tuple[tuple[str, str], ...] = ()
+
+
+class SmokeFailed(NixgenError):
+    """``nixgen smoke``: the plan's version set failed to install, build, check or import on a host CPython of
+    the target's minor version (the steps and their reasons are printed before)."""
+
+    exit_code = ExitCode.SMOKE_FAILED

@@ -1,7 +1,8 @@
 """The rodeo: named package sets x Python versions x Nix systems, each cell run through the pipeline.
 
-Each cell runs as its own `nixgen` process (lock → generate → parse with Nix → report; with ``build`` also
-``nix build`` and the cell's import checks), in a pool of workers with a per-cell timeout. A failing or
+Each cell runs as its own `nixgen` process (lock → generate → parse with Nix → report; with ``smoke`` also
+``nixgen smoke`` of the cell's lock, the pre-flight on a host CPython of :mod:`nixgen.smoke`; with ``build``
+also ``nix build`` and the cell's import checks), in a pool of workers with a per-cell timeout. A failing or
 timed-out cell never stops the others, and Ctrl-C keeps the cells that finished. Results are JSON (the
 contract); Markdown and HTML are rendered from them.
 """
@@ -58,6 +59,7 @@ class CellResult:
     states: dict[str, int] = field(default_factory=dict)
     predicted_minutes: float | None = None
     packages: list[dict[str, Any]] = field(default_factory=list)
+    smoke: dict[str, Any] | None = None  # ``nixgen smoke --json``'s result for the cell's system (--smoke)
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,8 @@ def _last_line(text: str) -> str:
     return "\n".join(lines[lines.index(errors[0]):]) if errors else (lines[-1] if lines else "")
 
 
-def run_cell(cell: Cell, workdir: Path, common: Sequence[str], timeout: float, build: bool) -> CellResult:
+def run_cell(cell: Cell, workdir: Path, common: Sequence[str], timeout: float, build: bool,
+             smoke: bool = False) -> CellResult:
     """Run one cell through the stages; any failure is recorded, never raised."""
     start = time.monotonic()
     result = CellResult(cell.set, cell.python, cell.system, status="failed")
@@ -154,6 +157,10 @@ def run_cell(cell: Cell, workdir: Path, common: Sequence[str], timeout: float, b
             for p in data["packages"]:
                 result.providers[p["provider"]] = result.providers.get(p["provider"], 0) + 1
         result.status = "generated"
+        if smoke:
+            stage = "smoke"
+            if _smoke(result, lock, common, left):
+                result.status = "smoke"
         if build:
             stage = "built"
             _build(cell, cell_dir, left)
@@ -173,6 +180,22 @@ def run_cell(cell: Cell, workdir: Path, common: Sequence[str], timeout: float, b
 
 class _StageFailed(Exception):
     pass
+
+
+def _smoke(result: CellResult, lock: Path, common: Sequence[str], left: Callable[[], float]) -> bool:
+    """``nixgen smoke`` of the cell's lock: True when it passed; False when something could not be tried (the
+    result keeps what and why); a failed smoke raises with the failed steps' reasons."""
+    proc = _nixgen(["smoke", str(lock), "--json", "-q", "--system", result.system, *common], left())
+    try:
+        data = json.loads(proc.stdout)
+        mine = data["systems"][0]
+        result.smoke = {"scope": data["scope"], **mine}
+    except (ValueError, KeyError, IndexError, TypeError):
+        raise _StageFailed(_last_line(proc.stderr) or f"nixgen smoke: exit status {proc.returncode}") from None
+    if mine["outcome"] == "failed":
+        raise _StageFailed("\n".join(f"{s['step']}: {s['reason']}" for s in mine["steps"]
+                                     if s["verdict"] == "failed"))
+    return bool(mine["outcome"] == "passed")
 
 
 def _nix_cmd() -> list[str]:
@@ -198,12 +221,13 @@ def _imports(cell: Cell, cell_dir: Path, left: Callable[[], float]) -> None:
 
 
 def run_matrix(matrix: Matrix, workdir: Path, common: Sequence[str], *, jobs: int, timeout: float,
-               build: bool, on_result: Callable[[CellResult], None] | None = None) -> tuple[list[CellResult], bool]:
+               build: bool, on_result: Callable[[CellResult], None] | None = None,
+               smoke: bool = False) -> tuple[list[CellResult], bool]:
     """Run every cell, ``jobs`` at a time; returns the results in matrix order and whether all ran."""
     results: dict[str, CellResult] = {}
     pool = ThreadPoolExecutor(max_workers=max(1, jobs))
     futures: dict[Future[CellResult], Cell] = {
-        pool.submit(run_cell, c, workdir, common, timeout, build): c for c in matrix.cells}
+        pool.submit(run_cell, c, workdir, common, timeout, build, smoke): c for c in matrix.cells}
     complete = True
     try:
         pending = set(futures)

@@ -45,9 +45,18 @@ CacheOutcome = Literal["cached", "missing", "refused", "not checked"]
 """What ``nixgen verify`` found for a package: the binary cache has its out path, lacks it, Nix refused to
 evaluate it (broken, unfree, unsupported), or it was not checked."""
 
-RodeoStage = Literal["resolved", "generated", "built", "imports ok"]
-"""How far a rodeo cell got, in order."""
-RodeoStatus = Literal["resolved", "generated", "built", "imports ok", "failed"]
+RodeoStage = Literal["resolved", "generated", "smoke", "built", "imports ok"]
+"""How far a rodeo cell got, in order ("smoke": ``--smoke``'s pre-flight passed, see :mod:`nixgen.smoke`)."""
+RodeoStatus = Literal["resolved", "generated", "smoke", "built", "imports ok", "failed"]
+
+SmokeStep = Literal["build", "install", "check", "import"]
+"""The steps of the smoke pre-flight (:mod:`nixgen.smoke`), in order: build the plan's sdists with its build
+pins, install the runtime pins (and those wheels), ``uv pip check``, import the roots."""
+SmokeVerdict = Literal["passed", "failed", "not tried"]
+"""What one smoke step found (``not tried``: the host cannot try it, with the reason)."""
+SmokeOutcome = Literal["passed", "failed", "incomplete", "not tried"]
+"""A whole smoke run of one plan: every step passed; one failed; none failed but something was not tried;
+nothing could be tried (another system, no interpreter of the target's minor version)."""
 
 OutputFormat = Literal["flake", "nix", "overlay"]
 """What nixgen writes: a flake; default.nix and shell.nix; or an overlay.nix to apply yourself."""
@@ -69,6 +78,7 @@ PREFERS: tuple[Prefer, ...] = get_args(Prefer)
 STRATEGIES: tuple[Strategy, ...] = get_args(Strategy)
 METADATA_SOURCES: tuple[MetadataSource, ...] = get_args(MetadataSource)
 RODEO_STAGES: tuple[RodeoStage, ...] = get_args(RodeoStage)
+SMOKE_STEPS: tuple[SmokeStep, ...] = get_args(SmokeStep)
 OUTPUT_FORMATS: tuple[OutputFormat, ...] = get_args(OutputFormat)
 
 

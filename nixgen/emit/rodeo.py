@@ -79,7 +79,7 @@ def render_markdown(data: dict[str, Any]) -> str:
             if c is None:
                 row.append("—")  # not in the matrix
                 continue
-            mark = "✅" if c["status"] in ("generated", "built", "imports ok") else (
+            mark = "✅" if c["status"] in ("generated", "smoke", "built", "imports ok") else (
                 "🟡" if c["status"] == "resolved" else "❌")
             text = f"{mark} {c['status']}"
             if c["failed_stage"]:
@@ -87,6 +87,9 @@ def render_markdown(data: dict[str, Any]) -> str:
             band = minutes_band(c["predicted_minutes"])
             if band is not None:
                 text += f" ({band.mark} {c['predicted_minutes']:g} min)"
+            smoke = c.get("smoke")
+            if smoke is not None and c["failed_stage"] != "smoke" and c["status"] != "smoke":
+                text += f" · smoke {smoke['outcome']}"
             row.append(text)
         lines.append(f"| {name} | " + " | ".join(row) + " |")
     lines += ["", "Predicted build minutes: " + " · ".join(f"{b.mark} {b.label}" for b in BANDS), "",
@@ -101,6 +104,15 @@ def render_markdown(data: dict[str, Any]) -> str:
         for c in failures:
             error = " ".join(c["error"].split())[:300]
             lines.append(f"- {c['set']} py{c['python']} {c['system']}: {error}")
+    smoked = [c for c in cells if c.get("smoke") is not None]
+    if smoked:
+        lines += ["", f"Smoke ({smoked[0]['smoke']['scope']}):", ""]
+        for c in smoked:
+            sm = c["smoke"]
+            steps = ", ".join(f"{s['step']} {s['verdict']}" for s in sm["steps"])
+            lines.append(f"- {c['set']} py{c['python']} {c['system']}: {sm['outcome']} ({steps})")
+            lines += [f"  - not tried: {' '.join(w.removeprefix('not tried: ').split())[:300]}"
+                      for w in sm["not-tried"]]
     if not data.get("complete", True):
         lines += ["", "_Interrupted: only the cells that finished are shown._"]
     return "\n".join(lines) + "\n"

@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from nixgen.pypi.model import DistFile
     from nixgen.resolve.target import Target
 
-HookName = Literal["requires", "metadata"]
+HookName = Literal["requires", "metadata", "wheel"]  # "wheel": build_wheel (the smoke pre-flight)
 DEFAULT_REQUIRES = ("setuptools>=40.8.0",)  # PEP 517/518: no [build-system] table means setuptools
 DEFAULT_BACKEND = "setuptools.build_meta:__legacy__"
 _HINT = "pick a version with a wheel (--provider NAME=wheel) or add its dependencies with --overrides"
@@ -216,6 +216,8 @@ answer = {}
 if spec["hook"] == "requires":
     hook = getattr(backend, "get_requires_for_build_wheel", None)
     answer["requires"] = [str(r) for r in (hook({}) if hook is not None else [])]
+elif spec["hook"] == "wheel":
+    answer["wheel"] = backend.build_wheel(spec["wheel_dir"], {})
 else:
     hook = getattr(backend, "prepare_metadata_for_build_wheel", None)
     if hook is not None:
@@ -343,30 +345,36 @@ def fetcher(index: IndexClient, where: str) -> Fetch:
     """Build requirements resolved by nixgen's resolver for the host (wheels only, no nixpkgs) and
     downloaded through the index (hash-checked)."""
     def fetch(texts: Sequence[str], python: Interpreter) -> list[Path]:
-        from nixgen.errors import ResolutionError
-        from nixgen.inputs.model import Origin, RequirementSet, UserRequirement
-        from nixgen.resolve.resolver import ResolveOptions, resolve
-
-        origin = f"{where} [build-system]"
-        reqset = RequirementSet(tuple(UserRequirement(Requirement(t), Origin(origin, 0, t)) for t in texts))
-        try:
-            res = resolve(reqset, index, None, host_target(python),
-                          ResolveOptions(prefer="latest", build_metadata=False))
-        except ResolutionError as err:
-            raise MetadataError(f"{where}: its build requirements ({', '.join(texts)}) cannot be resolved "
-                                f"for Python {python.minor}: {err.message}", hint=_HINT) from err
-        paths = []
-        for pin in res.pins:
-            if pin.provider != "wheel" or pin.artifact is None:
-                raise MetadataError(f"{where}: build requirement {pin.name} {pin.version} has no wheel for "
-                                    f"Python {python.minor}; nixgen installs build requirements from wheels "
-                                    "only", hint=_HINT)
-            filename = pin.artifact.filename
-            paths.append(index.artifact(next(f for f in index.project(pin.name).files
-                                             if f.filename == filename)))
-        return paths
+        return [path for _filename, path in build_wheels(index, where, texts, python)]
 
     return fetch
+
+
+def build_wheels(index: IndexClient, where: str, texts: Sequence[str],
+                 python: Interpreter) -> list[tuple[str, Path]]:
+    """:func:`fetcher`'s wheels with their file names (the cache names files by hash)."""
+    from nixgen.errors import ResolutionError
+    from nixgen.inputs.model import Origin, RequirementSet, UserRequirement
+    from nixgen.resolve.resolver import ResolveOptions, resolve
+
+    origin = f"{where} [build-system]"
+    reqset = RequirementSet(tuple(UserRequirement(Requirement(t), Origin(origin, 0, t)) for t in texts))
+    try:
+        res = resolve(reqset, index, None, host_target(python),
+                      ResolveOptions(prefer="latest", build_metadata=False))
+    except ResolutionError as err:
+        raise MetadataError(f"{where}: its build requirements ({', '.join(texts)}) cannot be resolved "
+                            f"for Python {python.minor}: {err.message}", hint=_HINT) from err
+    found = []
+    for pin in res.pins:
+        if pin.provider != "wheel" or pin.artifact is None:
+            raise MetadataError(f"{where}: build requirement {pin.name} {pin.version} has no wheel for "
+                                f"Python {python.minor}; nixgen installs build requirements from wheels "
+                                "only", hint=_HINT)
+        filename = pin.artifact.filename
+        found.append((filename, index.artifact(next(f for f in index.project(pin.name).files
+                                                    if f.filename == filename))))
+    return found
 
 
 def build_key(index: IndexClient, file: DistFile, python: str | None) -> tuple[str, Interpreter, str | None]:
