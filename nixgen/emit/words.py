@@ -62,7 +62,7 @@ def linkage_warnings(p: PlannedPackage) -> list[str]:
         return []
     if p.recipe.linked is None:
         return [f"{p.name} {p.version}: could not read which libraries its wheel's binaries link (the wheel "
-                "could not be downloaded); assumed stdenv.cc.cc.lib alone"]
+                "could not be had, or is too big to read by ranges); assumed stdenv.cc.cc.lib alone"]
     return [f"{p.name} {p.version} links {soname}, which nixgen maps to no nixpkgs attribute; add the "
             "attribute that provides it to the package's buildInputs with an overrides file"
             for soname in p.recipe.unmapped]

@@ -180,22 +180,58 @@ def _elf(head: bytes, member: Member) -> _Elf | None:
     return _Elf(big, order, min(code) if code else None, dynamic, tuple(loads))
 
 
-def _streamed_names(member: Member, elf: _Elf, where: str) -> tuple[set[str], set[str]]:
+class TooBig(Exception):
+    """Reading an object's dynamic segment would mean streaming more than :data:`STREAM_BUDGET` of it."""
+
+
+STREAM_BUDGET = 48 << 20  # compressed bytes of one object streamed to reach its dynamic section, at most
+_DT_STRSZ = 10
+
+
+class _Forward:
+    """A member read once from its start: any span at or after the piece in hand, or within its first
+    :data:`_KEEP` bytes (kept as they pass)."""
+
+    def __init__(self, member: Member) -> None:
+        self._pieces = member.stream()
+        self.kept = bytearray()
+        self._piece, self._piece_at, self._end = b"", 0, 0
+
+    def _next(self) -> bool:
+        piece = next(self._pieces, None)
+        if piece is None:
+            return False
+        if self._end < _KEEP:
+            self.kept += piece[: _KEEP - self._end]
+        self._piece, self._piece_at = piece, self._end
+        self._end += len(piece)
+        return True
+
+    def read(self, lo: int, hi: int) -> bytes:
+        if hi <= len(self.kept):
+            return bytes(self.kept[lo:hi])
+        if lo < self._piece_at:
+            raise RangesUnusable  # already streamed past and not kept: read the downloaded wheel
+        out = bytearray()
+        while True:
+            a, b = max(lo - self._piece_at, 0), min(hi - self._piece_at, len(self._piece))
+            if a < b:
+                out += self._piece[a:b]
+            if self._end >= hi or not self._next():
+                return bytes(out)
+
+
+def _streamed_names(member: Member, elf: _Elf, where: str, budget: int) -> tuple[set[str], set[str]]:
     """``DT_NEEDED`` and ``DT_SONAME`` of an object whose code starts at its first byte: it streams past
-    until its dynamic segment is read, keeping its first bytes, where the string table lies."""
+    until its dynamic segment and the string table it points to are read (the table lies before the code,
+    in what is kept from the start, or after the segment, as in NVIDIA's libraries)."""
     if elf.dynamic is None:
         return set(), set()
+    if member.compressed_size > budget:
+        raise TooBig
+    forward = _Forward(member)
     dyn_at, dyn_size = elf.dynamic
-    kept, dynamic, pos = bytearray(), bytearray(), 0
-    for piece in member.stream():
-        if pos < _KEEP:
-            kept += piece[: _KEEP - pos]
-        lo, hi = max(dyn_at - pos, 0), min(dyn_at + dyn_size - pos, len(piece))
-        if lo < hi:
-            dynamic += piece[lo:hi]
-        pos += len(piece)
-        if pos >= dyn_at + dyn_size:
-            break
+    dynamic = forward.read(dyn_at, dyn_at + dyn_size)
     entry = struct.Struct(elf.order + ("qQ" if elf.big else "iI"))
     tags: list[tuple[int, int]] = []
     for at in range(0, len(dynamic) - entry.size + 1, entry.size):
@@ -204,21 +240,23 @@ def _streamed_names(member: Member, elf: _Elf, where: str) -> tuple[set[str], se
             break
         tags.append((tag, value))
     table = next((elf.offset_of(v) for t, v in tags if t == _DT_STRTAB), None)
-    if table is None or table >= len(kept):
-        raise RangesUnusable  # the string table is past what was kept: read the downloaded wheel
+    if table is None:
+        return set(), set()
+    strings = forward.read(table, table + next((v for t, v in tags if t == _DT_STRSZ), 0))
 
     def name(offset: int) -> str:
-        end = kept.find(b"\x00", table + offset)
+        end = strings.find(b"\x00", offset)
         if end == -1:
-            raise MetadataError(f"{where}: a dynamic string runs past what was read")
-        return kept[table + offset:end].decode("utf-8", "replace")
+            raise MetadataError(f"{where}: a dynamic string runs past its table")
+        return strings[offset:end].decode("utf-8", "replace")
 
     return ({name(v) for t, v in tags if t == _DT_NEEDED}, {name(v) for t, v in tags if t == _DT_SONAME})
 
 
-def read_remote_linkage(fetch: RangeFetch, filename: str) -> WheelLinkage:
+def read_remote_linkage(fetch: RangeFetch, filename: str, budget: int = STREAM_BUDGET) -> WheelLinkage:
     """The :class:`WheelLinkage` of a remote wheel, read by HTTP ranges (see the module docstring). Raises
-    ``RangesUnusable`` or ``NotAWheel`` when the wheel must be downloaded instead."""
+    ``RangesUnusable`` or ``NotAWheel`` when the wheel must be downloaded instead, :class:`TooBig` when an
+    object whose code comes first is over ``budget`` compressed bytes."""
     needed: set[str] = set()
     names: set[str] = set()
     provides: set[str] = set()
@@ -233,7 +271,7 @@ def read_remote_linkage(fetch: RangeFetch, filename: str) -> WheelLinkage:
         if elf.code:
             names |= {m.decode() for m in _TABLE_NAME.findall(member.head(elf.code))}
         else:
-            wanted, soname = _streamed_names(member, elf, f"{filename}: {member.name}")
+            wanted, soname = _streamed_names(member, elf, f"{filename}: {member.name}", budget)
             needed |= wanted
             provides |= soname
     # The string tables hold each object's own soname too: a name that a file of the wheel starts with.
@@ -260,7 +298,13 @@ def wheel_linkage(index: Index, name: str, artifact: Artifact) -> WheelLinkage |
     if cached is not None:
         return WheelLinkage.from_json(json.loads(cached))
     file = _distfile(name, artifact)
-    found = index.read_by_ranges(file, lambda fetch: read_remote_linkage(fetch, artifact.filename))
+    try:
+        found = index.read_by_ranges(file, lambda fetch: read_remote_linkage(fetch, artifact.filename))
+    except TooBig:
+        index.notes.append(f"{name}: which libraries {artifact.filename} links was not read: its code comes "
+                           f"first in its shared objects, so reading them means downloading most of its "
+                           f"{_megabytes(artifact.size)}")
+        return None
     if found is None:
         try:
             path = index.artifact(file)
@@ -271,6 +315,10 @@ def wheel_linkage(index: Index, name: str, artifact: Artifact) -> WheelLinkage |
         found = read_wheel_linkage(path)
     index.cache.put_metadata(key, json.dumps(found.to_json()))
     return found
+
+
+def _megabytes(size: int | None) -> str:
+    return f"{size / 1e6:.0f} MB" if size else "size"
 
 
 def plan_linkage(index: Index, pins: Iterable[Pin],

@@ -215,6 +215,10 @@ class Member:
         if method not in (0, 8):
             raise RangesUnusable
 
+    @property
+    def compressed_size(self) -> int:
+        return self._comp
+
     def head(self, size: int, step: int = 256 * 1024) -> bytes:
         """The member's first ``size`` bytes (fewer when it is shorter)."""
         if self._start is None:

@@ -20,7 +20,7 @@ import pytest
 from nixgen.lock.pylock import read_pylock, write_pylock
 from nixgen.plan.linking import CC_RUNTIME_ATTR, link_libraries, soname_table
 from nixgen.pypi import Index
-from nixgen.pypi.linkage import read_wheel_linkage, wheel_linkage
+from nixgen.pypi.linkage import TooBig, read_remote_linkage, read_wheel_linkage, wheel_linkage
 from nixgen.resolve.model import Artifact
 from tests.cli.conftest import nixgen
 from tests.indexserver import FixtureIndex, IndexServer, metadata_text
@@ -120,6 +120,25 @@ def test_linkage_by_ranges_is_the_whole_files_and_reads_a_fraction(
     read = sum(int(m[2]) if not m[1] else int(m[2]) - int(m[1]) + 1 for m in spans if m)
     if not layout:  # the string table sits before the code: the padding in the code is never read
         assert read < len(data) / 4, (read, len(data))
+
+
+def test_a_big_object_whose_code_comes_first_is_not_streamed_through(tmp_path: Path) -> None:
+    filename, data = native_wheel(tmp_path / "build", layout=("-Wl,-z,noseparate-code",), padding=2_000_000)
+
+    def fetch(spec: str) -> tuple[bytes, int, int]:
+        first, _, last = spec.removeprefix("bytes=").partition("-")
+        start = len(data) - int(last) if not first else int(first)
+        end = len(data) if not first else int(last) + 1
+        return data[start:end], start, len(data)
+
+    with pytest.raises(TooBig):
+        read_remote_linkage(fetch, filename, budget=1_000_000)
+    assert read_remote_linkage(fetch, filename).needed == read_wheel_linkage(_written(tmp_path, filename, data)).needed
+
+
+def _written(tmp: Path, filename: str, data: bytes) -> Path:
+    (tmp / filename).write_bytes(data)
+    return tmp / filename
 
 
 def test_sonames_map_to_attrs_and_the_rest_is_named() -> None:
