@@ -409,6 +409,9 @@ def resolve_git(index: Index, name: str, url: str, *, python: str | None = None,
     parsed = parse_vcs_url(url, where)
     repo = _repository(index.cache.root.parent, parsed.fetch_url)
     commit = _commit(repo, parsed, index.offline, where)
+    if index.offline and (parsed.ref is None or not _COMMIT.match(parsed.ref)):
+        index.notes.append(f"{where}: --offline, so {parsed.ref or 'the default branch'} is taken as last fetched "
+                           f"(commit {commit[:9]})")
     key = f"git:{commit}:{parsed.subdirectory or ''}:{python or ''}"
     cached = index.cache.metadata(key)
     if cached is not None:

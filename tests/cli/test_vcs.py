@@ -201,6 +201,7 @@ def test_direct_generation_equals_the_lock_and_works_offline_from_the_cache(tmp_
     offline = run(tmp_path, server, reqs, "-o", tmp_path / "offline.nix", "--offline")
     assert offline.returncode == 0, offline.stderr
     assert (tmp_path / "offline.nix").read_text() == (tmp_path / "flake.nix").read_text()
+    assert f"the default branch is taken as last fetched (commit {commit[:9]})" in offline.stderr
     cold = nixgen(reqs, "--index-url", server.url, "--cache-dir", tmp_path / "cold", "--offline",
                   "-o", tmp_path / "cold.nix")
     assert cold.returncode == 5, cold.stderr
@@ -485,3 +486,26 @@ def test_versions_between_tags_follow_setuptools_scm(tmp_path: Path) -> None:
     assert scm_version(repo / ".git", head, "here") == f"1.3.dev2+g{head[:7]}"
     untagged, commit = repository(tmp_path / "untagged", {"a": "1"}, tag=None)
     assert scm_version(untagged / ".git", commit, "here") == f"0.1.dev1+g{commit[:7]}"
+
+
+def test_a_lock_whose_git_source_lost_its_hash_is_refused(tmp_path: Path, server: Any) -> None:
+    repo, _ = repository(tmp_path / "repo", project_files())
+    _, lock_path = lock(tmp_path, server, f"gitproj @ git+file://{repo}@v1.0")
+    text = lock_path.read_text()
+    lines = [line for line in text.splitlines(keepends=True) if not line.startswith("vcs-hash = ")]
+    assert len(lines) == len(text.splitlines()) - 1
+    lock_path.write_text("".join(lines))
+    proc = nixgen(lock_path, "-o", tmp_path / "flake.nix")
+    assert proc.returncode == 3 and "the git source has no vcs-hash" in proc.stderr
+    lock_path.write_text(text.replace('type = "git"', 'type = "hg"'))
+    proc = nixgen(lock_path, "-o", tmp_path / "flake.nix")
+    assert proc.returncode == 3 and "nixgen reads git sources" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_submodules_are_refused_with_a_way_out(tmp_path: Path, server: Any) -> None:
+    files = {**project_files(), ".gitmodules": '[submodule "vendor"]\n\tpath = vendor\n\turl = ../other\n'}
+    repo, _ = repository(tmp_path / "repo", files)
+    reqs = tmp_path / "requirements.txt"
+    reqs.write_text(f"gitproj @ git+file://{repo}@v1.0\n")
+    proc = run(tmp_path, server, "lock", reqs, "-q")
+    assert proc.returncode == 7 and "git submodules" in proc.stderr and "Traceback" not in proc.stderr
