@@ -29,17 +29,18 @@ Strategy = Literal["min-build", "latest"]
 """Which plan to choose: the one with the least estimated build time, or the newest versions."""
 
 MetadataSource = Literal["pep658", "range", "download", "pkg-info", "pyproject", "egg-info", "build", "direct",
-                         "none"]
+                         "vcs", "none"]
 """Where a candidate's core metadata came from (PEP 658 file, HTTP ranges, the downloaded wheel, an sdist's
-PKG-INFO / pyproject.toml / egg-info, its PEP 517 hook, a direct reference, or nowhere: nixpkgs' own)."""
+PKG-INFO / pyproject.toml / egg-info, its PEP 517 hook, a direct reference, a git checkout, or nowhere:
+nixpkgs' own)."""
 
 DepKind = Literal["run", "build"]
 """A dependency edge: needed at run time, or only to build an sdist (its PEP 518 build system)."""
 
-ReasonKind = Literal["forced", "traded", "nixpkgs", "local", "hashed", "newer", "absent"]
+ReasonKind = Literal["forced", "traded", "nixpkgs", "local", "hashed", "vcs", "newer", "absent"]
 """Why a provider was chosen: ``--provider``; min-build traded a rebuild for a wheel; nixpkgs has a fitting
-version; the project itself; a ``--hash`` pin; the resolution needs another version than nixpkgs'; nixpkgs
-does not have the project."""
+version; the project itself; a ``--hash`` pin; a git source the user named; the resolution needs another
+version than nixpkgs'; nixpkgs does not have the project."""
 
 CacheOutcome = Literal["cached", "missing", "refused", "not checked"]
 """What ``nixgen verify`` found for a package: the binary cache has its out path, lacks it, Nix refused to

@@ -97,6 +97,7 @@ def _package_json(p: PlannedPackage, s: Status) -> dict[str, Any]:
             "verdict": p.recipe.verdict, "verdict-text": words.verdict(p) if p.recipe.verdict else None,
             "added-constraints": words.added(p),
             "artifact": None if p.artifact is None else {"url": p.artifact.url, "sha256": p.artifact.sha256},
+            "vcs": None if p.pin.vcs is None else encode(p.pin.vcs),
     }
 
 
@@ -163,7 +164,7 @@ def explain(plan: Plan, name: str) -> str | None:
              "  why it is here: " + (" → ".join(path) + (" (requested)" if p.requested else "") if path
                                     else "needed only to build another package"),
              f"  provider: {p.provider} ({words.reason(p)})",
-             f"  status: {s.state}, about {s.minutes:g} min ({s.estimate}); {words.why(s)}"]
+             f"  status: {s.state}, about {s.minutes:g} min ({s.estimate}); {words.why(s, p)}"]
     if p.nixpkgs_version is not None:
         lines.append(f"  nixpkgs has: {p.nixpkgs_version}")
     if p.recipe.applied:

@@ -21,8 +21,13 @@ def reason(p: PlannedPackage) -> str:
             "no-data": "no cache data for this system"}[p.cache] + ")"
     if kind == "local":
         return f"the project itself, built from {p.source_path}"
+    vcs = p.pin.vcs
+    if kind == "vcs" and vcs is not None:
+        sub = f" (subdirectory {vcs.subdirectory})" if vcs.subdirectory else ""
+        return f"from git {vcs.url}@{vcs.short}{sub}, built from its checkout"
     where = (f"nixpkgs has {p.nixpkgs_version}, the resolution needs {p.version}" if kind == "newer"
-             else "pinned by hash" if kind == "hashed" else "not in nixpkgs")
+             else f"pinned by hash (nixpkgs' {p.nixpkgs_version} is built from its own source, not the hashed "
+                  "file)" if kind == "hashed" else "not in nixpkgs")
     how = "a wheel for the target" if p.provider == "wheel" else "no wheel for the target, built from sdist"
     return f"{where}; {how}"
 
@@ -39,6 +44,8 @@ def why(s: Status, p: PlannedPackage | None = None, system: str = "") -> str:
     where = f"{system}'s" if system else "this system's"
     if s.state == "unverified":
         return f"no cache data for {system or 'this system'}"
+    if s.state == "build" and p is not None and p.pin.vcs is not None:
+        return "built from its git checkout"
     if s.state == "build" and p is not None and p.provider == "nixpkgs":
         return f"nixpkgs package not in {where} binary cache data: Nix builds it"
     if s.state == "rebuild":

@@ -1,5 +1,6 @@
 """Other tools' locks: ``uv.lock`` and ``poetry.lock``. Their locked versions are honoured as constraints
-(``name==version``) on the project's own requirements, so the same project resolves to the same pins.
+(``name==version``; a git source as ``name @ git+URL@COMMIT``) on the project's own requirements, so the same
+project resolves to the same pins.
 
 Every value read is checked for its type and syntax (:mod:`nixgen.inputs.tomlshape`): a wrong one is an
 InputError naming the file, the key (``package[3].dependencies[0].name``) and what was expected.
@@ -7,9 +8,11 @@ InputError naming the file, the key (``package[3].dependencies[0].name``) and wh
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
@@ -87,6 +90,36 @@ def _default_groups(pyproject: Path) -> tuple[str, ...] | Literal["all"]:
     return tuple(at.name(g) for g in at.strings(value))
 
 
+_COMMIT = re.compile(r"^[0-9a-f]{40}$")
+
+
+def _git_pin(key: Key, pkg: dict[str, Any], name: str) -> str | None:
+    """A locked git source as a PEP 508 direct reference at its locked commit, else None: uv's
+    ``source = { git = "URL?rev=…&subdirectory=…#COMMIT" }``, Poetry's ``[package.source]`` of ``type = "git"``
+    with ``url``, ``resolved_reference`` and ``subdirectory``."""
+    source = get(pkg, key, "source", Key.table) or {}
+    sk = key / "source"
+    if "git" in source:  # uv
+        text = (sk / "git").string(source["git"])
+        base, _, commit = text.partition("#")
+        parts = urlsplit(base)
+        query = dict(parse_qsl(parts.query))
+        url = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+        subdirectory = query.get("subdirectory")
+    elif source.get("type") == "git":  # Poetry
+        url = (sk / "url").string(source.get("url"))
+        commit = (sk / "resolved_reference").string(source.get("resolved_reference"))
+        subdirectory = get(source, sk, "subdirectory", Key.string)
+    else:
+        return None
+    if not _COMMIT.match(commit):
+        raise sk.error(f"the git source of {name} is not locked to a full commit id ({commit[:60]!r})",
+                       hint="lock again with the tool that wrote the lock")
+    if not url.startswith("git+"):
+        url = "git+" + url
+    return f"{name} @ {url}@{commit}" + (f"#subdirectory={subdirectory}" if subdirectory else "")
+
+
 def _forked_pins(path: Path, packages: list[tuple[Key, dict[str, Any]]], skip: set[str], *,
                  forks: bool = True) -> tuple[UserRequirement, ...]:
     """``name==version`` per locked package (one without a name or version pins nothing); with ``forks`` (uv),
@@ -100,7 +133,13 @@ def _forked_pins(path: Path, packages: list[tuple[Key, dict[str, Any]]], skip: s
     for i, (key, pkg) in enumerate(packages, start=1):
         name = get(pkg, key, "name", Key.name) or ""
         version = get(pkg, key, "version", Key.version)
-        if not name or name in skip or version is None:
+        if not name or name in skip:
+            continue
+        pinned = _git_pin(key, pkg, name)
+        if pinned is not None:  # the locked commit, whatever the version its metadata says
+            out.append(_user_req(pinned, key, Origin(str(path), i, pinned)))
+            continue
+        if version is None:
             continue
         text = f"{name}=={version}"
         if forks and counts[name] > 1:

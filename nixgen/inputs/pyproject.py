@@ -156,16 +156,25 @@ def _built_project(data: dict[str, Any], doc: Key, path: Path, extras: Sequence[
 def _poetry_requirement(key: Key, name: str, value: object) -> tuple[str, bool]:
     """One ``[tool.poetry.dependencies]`` entry as PEP 508 text, and whether it is optional."""
     table: dict[str, Any] = {"version": value} if isinstance(value, str) else key.table(value)
-    for source in ("git", "path", "url", "file"):
+    for source in ("path", "url", "file"):
         if source in table:
             raise key.error(f"is a {source} dependency, which nixgen does not read from [tool.poetry] yet",
                             hint="list it in a requirements file, or use the poetry.lock")
-    constraint = (key / "version").string(table["version"]) if "version" in table else "*"
-    try:
-        specifier = poetry_specifier(constraint)
-    except ValueError:
-        raise (key / "version").error(f"{constraint!r} is not a Poetry constraint nixgen can express in PEP 440",
-                                      hint="`||` (either of two ranges) has no PEP 508 spelling") from None
+    if "git" in table:  # Poetry's git dependency: a PEP 508 direct reference at its branch, tag or rev
+        url = (key / "git").string(table["git"])
+        refs = [r for r in ("rev", "tag", "branch") if r in table]
+        ref = (key / refs[0]).string(table[refs[0]]) if refs else None
+        sub = (key / "subdirectory").string(table["subdirectory"]) if "subdirectory" in table else None
+        specifier = (" @ " + ("" if url.startswith("git+") else "git+") + url + (f"@{ref}" if ref else "")
+                     + (f"#subdirectory={sub}" if sub else ""))
+    else:
+        constraint = (key / "version").string(table["version"]) if "version" in table else "*"
+        try:
+            specifier = poetry_specifier(constraint)
+        except ValueError:
+            raise (key / "version").error(
+                f"{constraint!r} is not a Poetry constraint nixgen can express in PEP 440",
+                hint="`||` (either of two ranges) has no PEP 508 spelling") from None
     extras = (key / "extras").strings(table["extras"]) if "extras" in table else []
     markers = [f"({(key / 'markers').marker(table['markers'])})"] if "markers" in table else []
     if "python" in table:

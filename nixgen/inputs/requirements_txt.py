@@ -18,7 +18,9 @@ The format is pip's (its "Requirements File Format" reference). What nixgen does
   directory (``file:`` URLs too). As in pip, ``-r`` inside a constraints file reads requirements, not
   constraints, and an include line that closes a cycle is an error.
 * Global options nixgen honours: ``-i``/``--index-url`` (last one wins), ``--extra-index-url``, ``--pre``.
-  Per-requirement option: ``--hash=algo:hex`` (repeatable). Every other option pip accepts, and every option
+  Per-requirement option: ``--hash=algo:hex`` (repeatable). A git URL naming its project with ``#egg=NAME``
+  (alone or after ``-e``) is the direct reference ``NAME @ git+URL``; ``-e`` of one is built, not editable
+  (with a note). Every other option pip accepts, and every option
   it does not, is an :class:`~nixgen.errors.InputError` at file:line saying what to do instead. So is
   anything pip would silently drop (a second include on one line, words after the options, ``--hash`` on a
   line without a requirement, global options after a requirement, an ``--index-url`` that would discard
@@ -31,6 +33,7 @@ import codecs
 import os
 import re
 import shlex
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,11 +96,12 @@ _CONSTRAINT = _PipOption(("-c", "--constraint"), True)
 _HASH = _PipOption(("--hash",), True)
 
 # Every option pip's requirements-file parser knows (global ones and the per-requirement ones).
+_EDITABLE = _PipOption(("-e", "--editable"), True,
+                       "editable installs are not supported: nixgen builds packages into the Nix store; for a "
+                       "built wheel or sdist write `name @ file:///path/to/file`, for a git source "
+                       "`-e git+URL#egg=name` or `name @ git+URL` (local projects: give their pyproject.toml)")
 _PIP_OPTIONS = (
-    _INDEX_URL, _EXTRA_INDEX_URL, _PRE, _REQUIREMENT, _CONSTRAINT, _HASH,
-    _PipOption(("-e", "--editable"), True,
-               "editable installs are not supported: nixgen builds packages into the Nix store; for a built "
-               "wheel or sdist write `name @ file:///path/to/file` (local projects are not supported yet)"),
+    _INDEX_URL, _EXTRA_INDEX_URL, _PRE, _REQUIREMENT, _CONSTRAINT, _HASH, _EDITABLE,
     _PipOption(("-f", "--find-links"), True,
                "serve the files from an index and add it with --extra-index-url, or write `name @ URL` "
                "for a single file"),
@@ -242,6 +246,14 @@ class _Reader:
             raise _error(f"cannot split the options ({err})", line,
                          hint="check the quotes on this line") from None
         given, stray = _parse_options(words, line)
+        if not spec and len(given) == 1 and given[0].option is _EDITABLE and not stray and given[0].value \
+                and _vcs_named(given[0].value) is not None:
+            named = _vcs_named(given[0].value)
+            assert named is not None
+            sys.stderr.write(f"nixgen: note: {line.origin}: -e {named.split(' @ ')[0]} (a git source) is built "
+                             "from its commit into the Nix store, not installed editable\n")
+            self._requirement(named, (), line, constraint=here.constraint)
+            return None
         if spec:
             hashes = self._requirement_options(given, stray, line)
             self._requirement(spec, hashes, line, constraint=here.constraint)
@@ -331,6 +343,7 @@ class _Reader:
 
 def _parse_requirement(spec: str, line: _Line) -> Requirement:
     """A requirement line's PEP 508 part, checked for what pip would read differently (errors at ``line``)."""
+    spec = _vcs_named(spec) or spec
     _refuse_unnamed(spec, line)
     url_word = re.match(r"[^@;]*@\s*(\S+)", spec)
     if url_word and ";" in url_word.group(1):
@@ -539,6 +552,27 @@ def _hash(value: str, line: _Line) -> str:
 
 
 # -- requirement lines --------------------------------------------------------------------------------
+_EGG = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?(?:\[[A-Za-z0-9._,\s-]*\])?$")
+
+
+def _vcs_named(spec: str) -> str | None:
+    """pip's ``git+URL#egg=NAME`` (a VCS URL naming its project in the fragment) as the PEP 508 direct reference
+    ``NAME @ git+URL`` (other fragment parts, ``subdirectory=``, kept; a marker after ``;`` kept); None for
+    anything else."""
+    head, semicolon, marker = spec.partition(";")
+    head = head.strip()
+    if not head.lower().startswith("git+"):
+        return None
+    base, _, fragment = head.partition("#")
+    parts = [p for p in fragment.split("&") if p]
+    eggs = [p[4:] for p in parts if p.startswith("egg=")]
+    if len(eggs) != 1 or not _EGG.match(eggs[0]):
+        return None
+    rest = "&".join(p for p in parts if not p.startswith("egg="))
+    text = f"{eggs[0]} @ {base}" + (f"#{rest}" if rest else "")
+    return text + (f" ; {marker.strip()}" if semicolon and marker.strip() else "")
+
+
 def _refuse_unnamed(spec: str, line: _Line) -> None:
     """A URL, path or archive file name where pip would install without a project name: not supported."""
     head = spec.partition(";")[0].strip()

@@ -23,7 +23,15 @@ from typing import Any
 
 import tomli_w
 from packaging.markers import Marker
-from packaging.pylock import Package, PackageDirectory, PackageSdist, PackageWheel, Pylock, PylockValidationError
+from packaging.pylock import (
+    Package,
+    PackageDirectory,
+    PackageSdist,
+    PackageVcs,
+    PackageWheel,
+    Pylock,
+    PylockValidationError,
+)
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
@@ -43,12 +51,12 @@ from nixgen.lock.model import (
 from nixgen.lock.schema import decode, encode
 from nixgen.plan.model import BuildRecipe, Plan, PlannedPackage
 from nixgen.plan.planner import link
-from nixgen.resolve.model import Artifact, Pin, Relaxation
+from nixgen.resolve.model import Artifact, Pin, Relaxation, VcsSource
 from nixgen.resolve.target import SYSTEMS, Target
 
 FORMAT = 2
 _PYLOCK = re.compile(r"^pylock\.([^.]+\.)?toml$")
-_STANDARD = ("name", "version", "artifact", "source-path")  # pin keys that live in PEP 751's own fields
+_STANDARD = ("name", "version", "artifact", "source-path", "vcs")  # pin keys that live in PEP 751's own fields
 
 
 def is_pylock(path: Path) -> bool:
@@ -91,6 +99,7 @@ class PackageTool:
     cache: CacheFact = "listed"
     recipe: BuildRecipe = field(default_factory=BuildRecipe)
     systems: tuple[str, ...] = ()
+    vcs_hash: str | None = None  # a git source's NAR hash (fetchgit's hash), which [packages.vcs] has no key for
 
 
 # -- paths ------------------------------------------------------------------------------------------------
@@ -166,12 +175,18 @@ def write_pylock(lock: Lock, directory: Path, command: str = "") -> str:
     for pkg, on in sorted(variants.items(), key=lambda item: (item[0].name, item[0].version, item[1])):
         pin = pkg.pin
         tool = encode(PackageTool(reason=pkg.reason, pin=_pin_tool(pin), cache=pkg.cache, recipe=pkg.recipe,
-                                  systems=tuple(on) if on != systems else ()))
+                                  systems=tuple(on) if on != systems else (),
+                                  vcs_hash=pin.vcs.nar_hash if pin.vcs is not None else None))
         marker = Marker(" or ".join(f"({environment_marker(s)})" for s in on)) if on != systems else None
         common: dict[str, Any] = {"name": canonicalize_name(pin.name), "version": Version(pin.version),
                                   "marker": marker, "dependencies": [{"name": d} for d in pin.dependencies] or None,
                                   "tool": {"nixgen": tool}}
-        if pin.provider == "local" and pin.source_path is not None:
+        if pin.vcs is not None:
+            vcs = pin.vcs
+            packages.append(Package(**common, vcs=PackageVcs(type="git", url=vcs.url, commit_id=vcs.commit_id,
+                                                              requested_revision=vcs.requested_revision,
+                                                              subdirectory=vcs.subdirectory)))
+        elif pin.provider == "local" and pin.source_path is not None:
             packages.append(Package(**common, directory=PackageDirectory(path=pin.source_path)))
         elif pin.artifact is None:
             nix_only.append({"name": pin.name, "version": pin.version, **tool})
@@ -219,13 +234,28 @@ def _artifact(pkg: Package) -> Artifact | None:
     return Artifact(source.name or "", source.url or "", sha256, source.size)
 
 
+def _vcs(pkg: Package, nar_hash: str | None, where: str) -> VcsSource | None:
+    """PEP 751 ``[packages.vcs]`` (git only, with a URL and nixgen's NAR hash beside it) as a VcsSource."""
+    if pkg.vcs is None:
+        return None
+    vcs = pkg.vcs
+    if vcs.type != "git" or not vcs.url:
+        raise InputError(f"{where}: a {vcs.type} source{'' if vcs.url else ' without a url'}; nixgen reads git "
+                         "sources with a url only")
+    if not nar_hash:
+        raise InputError(f"{where}: the git source has no vcs-hash (the checkout's Nix hash)",
+                         hint="write the lock again with `nixgen lock`")
+    return VcsSource(url=vcs.url, commit_id=vcs.commit_id, nar_hash=nar_hash,
+                     requested_revision=vcs.requested_revision, subdirectory=vcs.subdirectory)
+
+
 def _pin(name: str, version: str, data: dict[str, Any], artifact: Artifact | None, source_path: str | None,
-         where: str) -> Pin:
+         where: str, vcs: VcsSource | None = None) -> Pin:
     for key in _STANDARD:
         if key in data:
             raise InputError(f"{where} has {key}, which belongs in the package's own PEP 751 fields")
     pin = decode(Pin, {**data, "name": name, "version": version, "artifact": None}, where)
-    return replace(pin, artifact=artifact, source_path=source_path)
+    return replace(pin, artifact=artifact, source_path=source_path, vcs=vcs)
 
 
 def read_pylock(path: Path) -> Lock:
@@ -262,11 +292,12 @@ def read_pylock(path: Path) -> Lock:
     per_system: dict[str, list[PlannedPackage]] = {s: [] for s in systems}
 
     def add(tool_data: Any, name: str, version: str, artifact: Artifact | None, source_path: str | None,
-            at: str) -> None:
+            at: str, pkg: Package | None = None) -> None:
         if not isinstance(tool_data, dict):
             raise InputError(f"{at} must be a table")
         tool = decode(PackageTool, tool_data, at)
-        pin = _pin(name, version, tool.pin, artifact, source_path, f"{at}.pin")
+        vcs = _vcs(pkg, tool.vcs_hash, at) if pkg is not None else None
+        pin = _pin(name, version, tool.pin, artifact, source_path, f"{at}.pin", vcs)
         planned = PlannedPackage(pin, tool.recipe, tool.reason, cache=tool.cache)
         for system in tool.systems or systems:
             if system not in per_system:
@@ -277,7 +308,7 @@ def read_pylock(path: Path) -> Lock:
         at = f"{path}: packages[{i}] ({pkg.name}) tool.nixgen"
         tool_data = (pkg.tool or {}).get("nixgen")
         source_path = pkg.directory.path if pkg.directory is not None else None
-        add(tool_data, str(pkg.name), str(pkg.version), _artifact(pkg), source_path, at)
+        add(tool_data, str(pkg.name), str(pkg.version), _artifact(pkg), source_path, at, pkg)
     for i, extra in enumerate(top.get("nixpkgs-only", [])):
         at = f"{where}.nixpkgs-only[{i}]"
         if not isinstance(extra, dict) or not isinstance(extra.get("name"), str) \

@@ -25,6 +25,10 @@ def reason_for(pin: Pin, forced: bool, traded: bool = False) -> ReasonKind:
         return "nixpkgs"
     if pin.provider == "local":
         return "local"
+    if pin.vcs is not None:
+        return "vcs"  # the user named a commit: nixpkgs' build never stands in for it
+    if pin.hashed and pin.nixpkgs_version is not None:
+        return "hashed"  # nixpkgs builds from its own source, never the file the user's hashes name
     return "newer" if pin.nixpkgs_version is not None else "absent"
 
 

@@ -21,7 +21,7 @@ import sys
 import tarfile
 import tempfile
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -203,6 +203,7 @@ RUNNER = r'''
 import importlib, json, os, sys
 
 spec = json.load(open(sys.argv[1]))
+os.environ.update(spec.get("env", {}))
 if spec["site"]:
     import site
     site.addsitedir(spec["site"])
@@ -232,14 +233,15 @@ Fetch = Callable[[Sequence[str], Interpreter], list[Path]]  # requirement texts 
 
 
 def _call(hook: HookName, *, name: str, work: Path, source: Path, system: BuildSystem, python: Interpreter,
-          isolation: box.Isolation, limits: box.Limits) -> dict[str, Any]:
+          isolation: box.Isolation, limits: box.Limits, env: Mapping[str, str]) -> dict[str, Any]:
     answer = work / "answer.json"
     answer.unlink(missing_ok=True)
     for d in ("metadata", "wheel"):
         (work / d).mkdir(exist_ok=True)
     spec = {"hook": hook, "source": str(source), "backend": system.backend,
             "backend_path": list(system.backend_path), "site": str(work / "site"),
-            "metadata_dir": str(work / "metadata"), "wheel_dir": str(work / "wheel"), "answer": str(answer)}
+            "metadata_dir": str(work / "metadata"), "wheel_dir": str(work / "wheel"), "answer": str(answer),
+            "env": dict(env)}
     (work / "runner.py").write_text(RUNNER)
     (work / "spec.json").write_text(json.dumps(spec))
     ran = box.run([python.path, "-S", "-I", str(work / "runner.py"), str(work / "spec.json")],
@@ -273,8 +275,9 @@ def _requirements(texts: Sequence[str], where: str) -> list[Requirement]:
 
 
 def metadata_from_build(sdist: Path, *, fetch: Fetch, python: Interpreter, isolation: box.Isolation,
-                        limits: box.Limits | None = None) -> bytes:
-    """The METADATA the sdist's backend prepares (PEP 517), computed in the box; see the module docstring."""
+                        limits: box.Limits | None = None, env: Mapping[str, str] | None = None) -> bytes:
+    """The METADATA the sdist's backend prepares (PEP 517), computed in the box; see the module docstring.
+    ``env`` is set for the hooks on top of the box's allow-list (a git source's SETUPTOOLS_SCM_PRETEND_VERSION)."""
     limits = limits or box.Limits()
     name = sdist.name
     sys.stderr.write(f"nixgen: running the build backend of {name} to learn its dependencies (PEP 517 "
@@ -287,7 +290,7 @@ def metadata_from_build(sdist: Path, *, fetch: Fetch, python: Interpreter, isola
         requires = [str(r) for r in _requirements(system.requires, name)]
         installed = install_wheels(fetch(requires, python), work / "site") if requires else set()
         common = {"name": name, "work": work, "source": source, "system": system, "python": python,
-                  "isolation": isolation, "limits": limits}
+                  "isolation": isolation, "limits": limits, "env": env or {}}
         asked = _call("requires", **common).get("requires", [])  # type: ignore[arg-type]
         if not (isinstance(asked, list) and all(isinstance(r, str) for r in asked)):
             raise BackendFailed(f"{name}: get_requires_for_build_wheel did not return a list of strings",

@@ -64,6 +64,8 @@ from nixgen.pypi.urls import redact_url, strip_userinfo
 if TYPE_CHECKING:
     import requests
 
+    from nixgen.pypi.vcs import GitFound
+
 T = TypeVar("T")
 OFFLINE_HINT = "run nixgen once without --offline to fill the cache"
 _VCS_PREFIXES = ("git+", "hg+", "svn+", "bzr+")
@@ -219,6 +221,7 @@ class Index:
         self._sdists: dict[str, _Task[dict[str, Any]]] = {}
         self._built: dict[tuple[str, str], _Task[dict[str, Any]]] = {}  # (sdist sha256, Python X.Y)
         self._projects: dict[str, ProjectFiles] = {}
+        self._git: dict[tuple[str, str | None], GitFound] = {}
 
     # -- life cycle -----------------------------------------------------------------------------------
     def __enter__(self) -> Index:
@@ -568,13 +571,30 @@ class Index:
                          allow_unboxed, timeout, background=False)
         return _metadata_of(task.result(), file)
 
+    def git(self, name: str, url: str, *, python: str | None = None, allow_unboxed: bool = False,
+            build_metadata: bool = True) -> GitFound:
+        """A PEP 508 direct reference ``name @ git+URL``: its commit, checkout hash and metadata
+        (:mod:`nixgen.pypi.vcs`), worked out once per run for every system."""
+        from nixgen.pypi.vcs import resolve_git
+
+        key = (url, python)
+        with self._lock:
+            found = self._git.get(key)
+        if found is None:
+            found = resolve_git(self, name, url, python=python, allow_unboxed=allow_unboxed,
+                                build_metadata=build_metadata)
+            with self._lock:
+                self._git[key] = found
+        return found
+
     def direct(self, name: str, url: str) -> tuple[DistFile, CoreMetadata]:
         """A PEP 508 direct reference ``name @ url`` to a wheel or sdist: downloaded (and cached), hashed,
         its metadata read. A ``#sha256=`` fragment is checked."""
         project = canonicalize_name(name)
         if url.startswith(_VCS_PREFIXES):
-            raise MetadataError(f"{name} @ {url}: version-control references are not supported",
-                                hint="point the requirement at a wheel or sdist URL")
+            raise MetadataError(f"{name} @ {redact_url(url)}: a version-control reference is not a file",
+                                hint="nixgen fetches git sources (git+https://…) as such; point other "
+                                     "requirements at a wheel or sdist URL")
         base, _, fragment = url.partition("#")
         # Credentials in the URL are sent to its host from the Http layer; nothing kept carries them.
         base = self.http.add_credentials(base)

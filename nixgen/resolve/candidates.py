@@ -44,6 +44,7 @@ from nixgen.resolve.target import Target
 if TYPE_CHECKING:
     from nixgen.nixpkgs.snapshot import PythonSet
     from nixgen.pypi.model import CoreMetadata, DistFile, ProjectFiles
+    from nixgen.pypi.vcs import GitFound
 
 
 class IndexLike(Protocol):
@@ -55,6 +56,8 @@ class IndexLike(Protocol):
     def prefetch_metadata(self, files: Iterable[DistFile]) -> None: ...
     def sdist_build_system(self, file: DistFile) -> BuildSystem | None: ...
     def direct(self, name: str, url: str) -> tuple[DistFile, CoreMetadata]: ...
+    def git(self, name: str, url: str, *, python: str | None = None, allow_unboxed: bool = False,
+            build_metadata: bool = True) -> GitFound: ...
     def metadata_by_build(self, file: DistFile, timeout: float = 300.0, *, python: str | None = None,
                           allow_unboxed: bool = False) -> CoreMetadata: ...
 
@@ -162,6 +165,12 @@ class CandidateSource:
                 self._pages[name] = None
         return self._pages[name]
 
+    def git(self, name: str, url: str) -> GitFound:
+        """A git source of ``name`` at its commit (:meth:`IndexLike.git`), for the target's Python."""
+        python = "{}.{}".format(*self.target.python_tuple)
+        return self.index.git(name, url, python=python, allow_unboxed=self.allow_unboxed_builds,
+                              build_metadata=self.build_metadata)
+
     def direct(self, name: str, url: str) -> tuple[DistFile, CoreMetadata]:
         if url not in self._direct:
             self._direct[url] = self.index.direct(name, url)
@@ -196,7 +205,8 @@ class CandidateSource:
             yield LocalCandidate(name=name, version=Version(project.version), provider="local",
                                  extras=extras, source_path=project.directory)
             return
-        urls = {r.url for r in reqs if r.url}
+        # A URL constraint (a lock's git commit) stands for the project whatever the requirements say.
+        urls = {r.url for r in self.constraints.get(name, ()) if r.url} or {r.url for r in reqs if r.url}
         if urls:
             yield from (self._direct_candidate(name, extras, url) for url in sorted(urls))
             return
@@ -404,6 +414,15 @@ class CandidateSource:
             )
 
     def _direct_candidate(self, name: str, extras: frozenset[str], url: str) -> Candidate:
+        from nixgen.pypi.vcs import is_vcs_url
+
+        if is_vcs_url(url):
+            found = self.git(name, url)
+            if canonicalize_name(found.metadata.name) != name:
+                raise MetadataError(f"{found.source.url}@{found.source.short} holds {found.metadata.name}, not "
+                                    f"{name}", hint="check the name before '@' in the requirement")
+            return VcsCandidate(name=name, version=Version(found.metadata.version), provider="sdist",
+                                extras=extras, direct_url=url, vcs=found.source)
         dist, meta = self.direct(name, url)
         if canonicalize_name(meta.name) != name:
             raise MetadataError(f"{url} holds {meta.name} {meta.version}, not {name}",
@@ -475,9 +494,7 @@ class CandidateSource:
 
 # -- candidates by kind -----------------------------------------------------------------------------------
 # Each kind answers for its own metadata and build system; equality and hashing stay those of Candidate
-# (name, version, provider, extras), which resolvelib relies on. A VcsCandidate (a checkout at a commit)
-# would be one more subclass: metadata from the checkout's pyproject or its build backend, build system
-# from its pyproject.toml.
+# (name, version, provider, extras), which resolvelib relies on.
 
 
 class NixpkgsCandidate(Candidate):
@@ -547,6 +564,24 @@ class DirectCandidate(IndexCandidate):
         assert self.direct_url is not None
         dist, meta = source.direct(self.name, self.direct_url)
         return FoundMetadata(meta, "direct", dist.filename)
+
+
+class VcsCandidate(Candidate):
+    """A git source (``name @ git+URL@ref``) at the commit the ref named: built from the checkout, its
+    metadata from the checkout's static ``[project]`` or its build backend (:mod:`nixgen.pypi.vcs`)."""
+
+    def built_here(self) -> bool:
+        return True
+
+    def metadata(self, source: CandidateSource) -> FoundMetadata:
+        assert self.direct_url is not None
+        found = source.git(self.name, self.direct_url)
+        return FoundMetadata(found.metadata, "vcs", None)
+
+    def build_system(self, source: CandidateSource) -> BuildSystem | None:
+        assert self.direct_url is not None
+        found = source.git(self.name, self.direct_url)
+        return (found.build_requires, None) if found.build_requires is not None else None
 
 
 class LocalCandidate(Candidate):

@@ -29,6 +29,23 @@ class Artifact:
     size: int | None = None
 
 
+@dataclass(frozen=True)
+class VcsSource:
+    """A git source pinned to a commit (PEP 751 ``[packages.vcs]``, PEP 610 ``vcs_info``): the URL as written
+    to locks and flakes (no credentials), the ref the user asked for, the commit, the project's directory in
+    the repository, and the checkout's NAR hash (what ``fetchgit``'s ``hash`` checks)."""
+
+    url: str
+    commit_id: str
+    nar_hash: str
+    requested_revision: str | None = None
+    subdirectory: str | None = None
+
+    @property
+    def short(self) -> str:
+        return self.commit_id[:9]
+
+
 BuildSystem = tuple[tuple[str, ...], str | None]  # PEP 518 [build-system]: requires, build-backend
 
 
@@ -72,6 +89,7 @@ class Candidate:
     direct_url: str | None = None
     source_path: str | None = None
     release: ReleaseFacts | None = field(default=None, repr=False)  # an index release: what its files say
+    vcs: VcsSource | None = None  # a git source at a commit
 
     @property
     def key(self) -> tuple[str, str, str, frozenset[str]]:
@@ -166,7 +184,9 @@ class Pin:
     metadata_file: str | None = None  # the file metadata_source read (a wheel of the version for an sdist)
     release: ReleaseFacts | None = None  # an index release's upload date and wheels (feasibility's evidence)
     added: tuple[str, ...] = ()  # requirements nixgen added to its metadata's (numpy<2 for a numpy-1.x wheel)
-    version_from_vcs: bool = False  # the local project's version comes from git (setuptools-scm, hatch-vcs)
+    version_from_vcs: bool = False  # the version comes from git (setuptools-scm, hatch-vcs): given to the build
+    vcs: VcsSource | None = None  # a git source: fetched at build time with fetchgit
+    hashed: bool = False  # the user pinned it with --hash (so nixpkgs' build, from its own source, is not used)
 
 
 @dataclass(frozen=True)

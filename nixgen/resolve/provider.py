@@ -121,7 +121,13 @@ class NixgenProvider(AbstractProvider[Req, Candidate, str]):
         if requirement.same_provider and candidate.provider != requirement.same_provider:
             return False
         if requirement.url is not None:
-            return candidate.direct_url == requirement.url
+            if candidate.direct_url == requirement.url:
+                return True
+            # A git source at a locked commit satisfies a requirement on the same repository at a ref.
+            from nixgen.pypi.vcs import same_git_source
+
+            return (candidate.vcs is not None and candidate.direct_url is not None
+                    and same_git_source(candidate.direct_url, requirement.url))
         if candidate.from_nixpkgs:
             if requirement.hashes:
                 return False

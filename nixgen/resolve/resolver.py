@@ -210,6 +210,7 @@ def _to_resolution(mapping: Mapping[str, Candidate], roots: list[Req], provider:
                 relaxations.add(Relaxation(cand.name, str(cand.version), dep.text, child.name,
                                            str(child.version)))
     requested = {r.name for r in roots}
+    hashed = {r.name for r in roots if r.hashes}
     runtime: set[str] = set()
     stack = sorted(requested)
     while stack:
@@ -239,7 +240,11 @@ def _to_resolution(mapping: Mapping[str, Candidate], roots: list[Req], provider:
             source_path=cand.source_path,
             release=cand.release,
             added=provider.added.get(cand, ()),
-            version_from_vcs=cand.provider == "local" and source.local[name].version_from_vcs,
+            version_from_vcs=((cand.provider == "local" and source.local[name].version_from_vcs)
+                              or (cand.vcs is not None and cand.direct_url is not None
+                                  and source.git(name, cand.direct_url).version_from_vcs)),
+            vcs=cand.vcs,
+            hashed=name in hashed,
             replaces=(not cand.from_nixpkgs and source.pyset is not None
                       and (nix := source.pyset.by_pypi_name(name)) is not None
                       and nix.attr == _attr(cand, source.pyset, runtime=name in runtime)),

@@ -312,7 +312,7 @@ def test_index_url_on_the_same_line_as_extra_is_fine_but_after_it_is_an_error() 
 
 @pytest.mark.parametrize("line,option,hint", [
     ("-e ./local", "-e (--editable)", "editable installs are not supported"),
-    ("--editable=git+https://example.invalid/x.git", "--editable", "local projects are not supported yet"),
+    ("--editable=git+https://example.invalid/x.git", "--editable", "`-e git+URL#egg=name`"),
     ("-f https://example.invalid/links/", "-f (--find-links)", "--extra-index-url"),
     ("--find-links=/tmp/wheels", "--find-links", "`name @ URL`"),
     ("--no-index", "--no-index", "choose it with --index-url"),
@@ -466,6 +466,18 @@ def test_urls_without_a_name_are_refused(line: str, hint: str) -> None:
     err = error_of(f"{line}\n")
     assert err.message == f"reqs.txt:1: a URL without a project name is not a requirement nixgen reads\n    {line}"
     assert hint in (err.hint or "")
+
+
+@pytest.mark.parametrize("line,expected", [
+    ("git+https://example.invalid/r.git@v1#egg=pkg", "pkg @ git+https://example.invalid/r.git@v1"),
+    ("git+https://example.invalid/r@v1#subdirectory=py&egg=pkg[x] ; python_version > '3'",
+     'pkg[x] @ git+https://example.invalid/r@v1#subdirectory=py ; python_version > "3"'),
+    ("-e git+file:///srv/r#egg=pkg", "pkg @ git+file:///srv/r"),
+    ("--editable=git+https://example.invalid/r@main#egg=pkg", "pkg @ git+https://example.invalid/r@main"),
+])
+def test_git_urls_naming_their_project_are_direct_references(line: str, expected: str) -> None:
+    (req,) = parse_requirements(f"{line}\n", path="reqs.txt").requirements
+    assert str(req.requirement) == expected and req.origin.line == 1
 
 
 def test_a_direct_reference_must_be_a_url() -> None:
