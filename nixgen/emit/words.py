@@ -16,7 +16,9 @@ def reason(p: PlannedPackage) -> str:
     if kind == "traded":
         return "min-build: a wheel instead of rebuilding nixpkgs' build"
     if kind == "nixpkgs":
-        return "in nixpkgs at a fitting version (" + {
+        versioned = (f"nixpkgs' versioned attribute {p.versioned_attr}, in place of {p.attr} "
+                     f"({p.nixpkgs_version}), for every package of the set; " if p.versioned_attr else "")
+        return versioned + "in nixpkgs at a fitting version (" + {
             "listed": "binary cache", "absent": "not in this system's binary cache data",
             "no-data": "no cache data for this system"}[p.cache] + ")"
     if kind == "local":

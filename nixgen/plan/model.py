@@ -131,6 +131,11 @@ class PlannedPackage:
         return self.pin.source_path
 
     @property
+    def versioned_attr(self) -> str | None:
+        """nixpkgs' versioned attribute (``pydantic_1``) this package is, in place of its canonical ``attr``."""
+        return self.pin.versioned_attr
+
+    @property
     def patch_elf(self) -> bool:
         """A wheel with native code for Linux (PEP 600/656 platform tags), whose ELF files autoPatchelfHook
         points at nixpkgs' libraries; a macOS wheel's Mach-O files load their bundled libraries as they are."""
@@ -152,8 +157,9 @@ class Plan:
 
     @property
     def overrides(self) -> tuple[PlannedPackage, ...]:
-        """Packages the overlay defines (everything not taken from nixpkgs as it is)."""
-        return tuple(p for p in self.packages if p.provider != "nixpkgs")
+        """Packages the overlay defines (everything not taken from nixpkgs as it is, and nixpkgs' versioned
+        attributes standing in for the canonical ones)."""
+        return tuple(p for p in self.packages if p.provider != "nixpkgs" or p.versioned_attr is not None)
 
     @property
     def environment(self) -> tuple[str, ...]:

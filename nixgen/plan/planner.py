@@ -111,7 +111,8 @@ def make_plan(resolution: Resolution, forced: frozenset[str] = frozenset(), over
                          for s in links[p.artifact.sha256].provides)
     packages = [PlannedPackage(p, recipe_for(p, attrs, rules, tests, exact_edges or {}, links, provided),
                                reason_for(p, p.name in forced, p.name in traded),
-                               cache=cache_of(p.attr) if cache_of is not None and p.provider == "nixpkgs"
+                               cache=cache_of(p.versioned_attr or p.attr)
+                               if cache_of is not None and p.provider == "nixpkgs"
                                else "listed")
                 for p in resolution.pins]
     versions = {p.name: p.version for p in resolution.pins}

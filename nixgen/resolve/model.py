@@ -167,6 +167,8 @@ class Pin:
     release: ReleaseFacts | None = None  # an index release's upload date and wheels (feasibility's evidence)
     added: tuple[str, ...] = ()  # requirements nixgen added to its metadata's (numpy<2 for a numpy-1.x wheel)
     version_from_vcs: bool = False  # the local project's version comes from git (setuptools-scm, hatch-vcs)
+    # nixpkgs' versioned attribute (pydantic_1) a nixpkgs pin is taken from, standing in for ``attr`` (pydantic)
+    versioned_attr: str | None = None
 
 
 @dataclass(frozen=True)
