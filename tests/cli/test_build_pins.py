@@ -57,7 +57,12 @@ def test_pyworld_0_3_3_fails_on_3_13_with_the_build_pins_evidence(pyworld_index:
     assert "Traceback" not in proc.stderr
     assert "cython 0.29.37 cannot be built from source for python313" in proc.stderr
     assert "numpy 1.26.4 cannot be built from source for python313" in proc.stderr
-    assert "hint: pass --python 3.12" in proc.stderr
+    # Why those old pins: pyworld's curated build requirements, which also rule out the newer pins.
+    assert "pyworld 0.3.3's build needs cython<3 (overrides: pyworld.toml rule 1)" in proc.stderr
+    assert "pyworld 0.3.3's build needs numpy<2 (overrides: pyworld.toml rule 1)" in proc.stderr
+    assert "hint: pass --python 3.12 (its plan has no build the evidence rules out); or pass --allow-infeasible" \
+        in proc.stderr
+    assert "cython>=3.2.4" not in proc.stderr and "numpy>=2.4.2" not in proc.stderr
 
 
 def test_pyworld_0_3_3_plans_on_3_12_with_cython_0_29_and_numpy_1(pyworld_index: IndexServer,
