@@ -19,6 +19,7 @@ from nixgen.errors import InfeasibleBuild, NixgenError, ResolutionError, UsageEr
 from nixgen.inputs.model import RequirementSet
 from nixgen.lock.model import Alternative, Lock, LockOptions, NixpkgsPin, SystemFailure, Trade
 from nixgen.nixpkgs.snapshot import PythonSet, Snapshot
+from nixgen.nixpkgs.versioned import VersionedExpression, versioned_in
 from nixgen.overrides import Overrides
 from nixgen.plan import Plan, make_plan
 from nixgen.plan.optimize import min_build, python_candidates
@@ -302,6 +303,7 @@ def _lock_for_python(reqset: RequirementSet, session: Session, options: Options,
             target, system_set = choose_target(snapshot, options.python, system)
             cache_of = _cache_facts(snapshot, system, target.interpreter)
             system_edges = system_set.edges if system_set is not None else edges
+            versioned = versioned_in(system_set)
 
             memo = ResolveMemo()  # shared by the system's two resolutions (min-build's trades)
 
@@ -317,11 +319,12 @@ def _lock_for_python(reqset: RequirementSet, session: Session, options: Options,
 
             def plan_of(resolution: Resolution, traded: frozenset[str],
                         cache_of: Callable[[str], CacheFact] = cache_of,
-                        system_edges: Mapping[str, tuple[str, ...]] = system_edges) -> Plan:
+                        system_edges: Mapping[str, tuple[str, ...]] = system_edges,
+                        versioned: Mapping[str, tuple[VersionedExpression, ...]] = versioned) -> Plan:
                 linkage = plan_linkage(index, resolution.pins, linkage_memo)
                 sources = plan_source_facts(index, resolution.pins, sources_memo)
                 return make_plan(resolution, forced, overrides, options.tests, traded, system_edges, cache_of,
-                                 linkage, sources)
+                                 linkage, sources, versioned)
 
             try:
                 first = resolve_with()

@@ -110,7 +110,8 @@ def added(p: PlannedPackage) -> list[str]:
 
 def inherited(p: PlannedPackage) -> str:
     """What a build from nixpkgs' own expression keeps and drops."""
-    return (f"from nixpkgs' own {p.recipe.inherits} expression (made for {p.nixpkgs_version}): keeps its native "
+    made_for = p.recipe.inherits_version or p.nixpkgs_version
+    return (f"from nixpkgs' own {p.recipe.inherits} expression (made for {made_for}): keeps its native "
             "inputs (nativeBuildInputs, buildInputs), env and build flags; drops its patches, postPatch, "
             f"disabledTests and pythonRelaxDeps; tests off unless asked; dependencies and build system from "
             f"{p.version}'s metadata")

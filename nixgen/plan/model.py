@@ -66,6 +66,7 @@ class BuildRecipe:
     # An sdist of a project nixpkgs has: built from nixpkgs' own expression for it (this attr) with the
     # version and source swapped, keeping its native inputs, env and flags.
     inherits: str | None = None
+    inherits_version: str | None = None  # the version that expression is made for
     # A build from source (sdist or local): can it build for the target, and why (plan/feasibility.py).
     verdict: Verdict | None = None
     evidence: tuple[Evidence, ...] = ()

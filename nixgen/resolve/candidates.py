@@ -37,6 +37,7 @@ from packaging.version import InvalidVersion, Version
 
 from nixgen.errors import MetadataError, ProjectNotFound, UsageError
 from nixgen.inputs.model import LocalProject
+from nixgen.nixpkgs.versioned import stands_for, versioned_suffix
 from nixgen.overrides import Overrides
 from nixgen.resolve.model import Artifact, BuildSystem, Candidate, FoundMetadata, Provider, ReleaseFacts, Req
 from nixgen.resolve.target import Target
@@ -281,15 +282,14 @@ class CandidateSource:
         seen = {canonical.version}
         found: list[NixpkgsCandidate] = []
         for pkg in attrs[1:]:
-            match = re.fullmatch(re.escape(canonical.attr) + r"((?:_\d+)+)", pkg.attr)
-            if match is None or pkg.version in seen:
+            suffix = versioned_suffix(pkg.attr)
+            if suffix is None or suffix[0] != canonical.attr or pkg.version in seen:
                 continue
             try:
                 version = Version(pkg.version)
             except InvalidVersion:
                 continue
-            numbers = tuple(int(n) for n in match.group(1).split("_")[1:])
-            if version.release[:len(numbers)] != numbers:
+            if not stands_for(pkg.attr, version):
                 continue
             seen.add(pkg.version)
             found.append(NixpkgsCandidate(name=name, version=version, provider="nixpkgs", extras=extras,

@@ -95,3 +95,62 @@ def test_versioned_attrs_are_those_named_after_their_version(tmp_path: Path) -> 
     assert [(c.attr, str(c.version)) for c in found] == [("sqlalchemy", attrs["sqlalchemy"]),
                                                          ("sqlalchemy_1_4", "1.4.54")]
     assert [c.attr for c in source.candidates("pytest", frozenset(), [])] == ["pytest", "pytest_8_3", "pytest_7"]
+
+
+LINUX = "manylinux_2_17_x86_64.manylinux2014_x86_64"
+
+
+@pytest.fixture()
+def numpys(tmp_path: Path, make_index_server: Callable[[Path], IndexServer]) -> IndexServer:
+    """numpy 1.26.4 (wheels up to cp312, as the real release) and 2.3.5, each with an sdist."""
+    fixture = FixtureIndex(tmp_path / "index")
+    fixture.add_wheel("setuptools", "80.9.0")
+    for version, pythons, uploaded in (("1.26.4", ("cp311", "cp312"), "2024-02-05T23:51:50Z"),
+                                       ("2.3.5", ("cp311", "cp312", "cp313", "cp314"), "2025-11-16T22:49:19Z")):
+        for py in pythons:
+            fixture.add_wheel("numpy", version, tag=f"{py}-{py}-{LINUX}", upload_time=uploaded)
+        fixture.add_sdist("numpy", version, {
+            "PKG-INFO": f"Metadata-Version: 2.2\nName: numpy\nVersion: {version}\n",
+            "pyproject.toml": '[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n',
+            "setup.py": "from setuptools import setup\nsetup()\n"}, upload_time=uploaded)
+    return make_index_server(fixture.write())
+
+
+def test_numpy_1_on_python_3_12_is_built_from_nixpkgs_numpy_1(numpys: IndexServer, tmp_path: Path) -> None:
+    req = tmp_path / "requirements.txt"
+    req.write_text("numpy<2\n")
+    # The snapshot has no python312Packages (nix-index lists none), so numpy 1.26.4 is its cp312 wheel ...
+    wheel = nixgen(req, "--python", "3.12", "-q", *_common(numpys, tmp_path))
+    assert wheel.returncode == 0, wheel.stderr
+    assert "numpy-1.26.4-cp312-cp312" in wheel.stdout and "pyPrev.numpy_1" not in wheel.stdout
+    # ... and built from source, it is nixpkgs' numpy_1 expression (made for 1.x), not numpy's (2.x).
+    out = tmp_path / "pylock.toml"
+    proc = nixgen("lock", req, "--python", "3.12", "--provider", "numpy=sdist", "-o", out, *_common(numpys, tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    numpy = read_pylock(out).plans[0].package("numpy")
+    assert numpy is not None and numpy.provider == "sdist" and numpy.version == "1.26.4"
+    assert (numpy.recipe.inherits, numpy.recipe.inherits_version) == ("numpy_1", "1.26.4")
+    flake = nixgen(out)
+    assert flake.returncode == 0, flake.stderr
+    assert "numpy = pyPrev.numpy_1.overridePythonAttrs (old: {" in flake.stdout
+    assert "# from nixpkgs' own numpy_1 expression (made for 1.26.4): keeps its native inputs" in flake.stdout
+    attr = "legacyPackages.x86_64-linux.python312.pkgs.numpy"
+    built = eval_flake(flake.stdout, f"{attr}.version", tmp_path), eval_flake(flake.stdout, f"{attr}.patches", tmp_path)
+    assert built == ("1.26.4", [])
+    summary = {p["pname"]: p for p in eval_flake(flake.stdout, "packages.x86_64-linux.default.summary", tmp_path)}
+    assert sorted(n.split("-")[0] for n in summary["numpy"]["buildInputs"]) == ["blas", "lapack"]
+    assert sorted(n.split("-")[0] for n in summary["numpy"]["nativeBuildInputs"]) == ["gfortran", "pkg"]
+    assert summary["numpy"]["src"].endswith("/files/numpy-1.26.4.tar.gz")
+
+
+def test_numpy_1_on_python_3_13_is_not_from_numpy_1_which_nixpkgs_disables_there(numpys: IndexServer,
+                                                                                   tmp_path: Path) -> None:
+    req = tmp_path / "requirements.txt"
+    req.write_text("numpy<2\n")
+    out = tmp_path / "pylock.toml"
+    proc = nixgen("lock", req, "--allow-infeasible", "-o", out, *_common(numpys, tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    numpy = read_pylock(out).plans[0].package("numpy")
+    assert numpy is not None and numpy.recipe.verdict == "infeasible"
+    # numpy_1 is disabled on Python >= 3.13 (evaluating it throws): the canonical expression is the recipe.
+    assert numpy.recipe.inherits == "numpy" and numpy.recipe.inherits_version == "2.4.2"
