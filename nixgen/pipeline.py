@@ -163,7 +163,8 @@ def lock(reqset: RequirementSet, session: Session, options: Options,
             raise
         for version in python_candidates(snapshot.meta.python3, dict(snapshot.interpreters))[1:]:
             try:
-                _lock_for_python(reqset, session, replace(options, python=version, strategy="latest"), None, None)
+                _lock_for_python(reqset, session, replace(options, python=version, strategy="latest"), None, None,
+                                 probe=True)
             except NixgenError:
                 continue
             attr = f"python{version.replace('.', '')}"
@@ -202,7 +203,7 @@ def _with_alternatives(err: InfeasibleBuild, reqset: RequirementSet, session: Se
             continue
         try:
             _lock_for_python(reqset, session, replace(options, python=version, strategy="latest",
-                                                      allow_infeasible=False), None, None)
+                                                      allow_infeasible=False), None, None, probe=True)
         except NixgenError:
             continue
         working.append(version)
@@ -267,8 +268,12 @@ def _check_feasible(plans: list[Plan], python: str, overrides: Overrides | None 
 
 
 def _lock_for_python(reqset: RequirementSet, session: Session, options: Options,
-                     on_fetch: Callable[[str, int], None] | None, previous: Lock | None) -> Lock:
-    """Resolve and plan ``reqset`` for ``options.python`` on each system."""
+                     on_fetch: Callable[[str, int], None] | None, previous: Lock | None, *,
+                     probe: bool = False) -> Lock:
+    """Resolve and plan ``reqset`` for ``options.python`` on each system.
+
+    A ``probe`` (would this interpreter do? asked to suggest one) reads no wheel's linkage: what a wheel's
+    binaries link decides no verdict, and reading it means downloading every native wheel of the plan."""
     from nixgen.pypi import Index  # network stack loads only when something is resolved
     from nixgen.pypi.linkage import WheelLinkage, plan_linkage
     from nixgen.pypi.sourcefacts import SourceFacts, plan_source_facts
@@ -321,7 +326,7 @@ def _lock_for_python(reqset: RequirementSet, session: Session, options: Options,
                         cache_of: Callable[[str], CacheFact] = cache_of,
                         system_edges: Mapping[str, tuple[str, ...]] = system_edges,
                         versioned: Mapping[str, tuple[VersionedExpression, ...]] = versioned) -> Plan:
-                linkage = plan_linkage(index, resolution.pins, linkage_memo)
+                linkage = {} if probe else plan_linkage(index, resolution.pins, linkage_memo)
                 sources = plan_source_facts(index, resolution.pins, sources_memo)
                 return make_plan(resolution, forced, overrides, options.tests, traded, system_edges, cache_of,
                                  linkage, sources, versioned)
