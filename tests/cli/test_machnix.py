@@ -21,8 +21,11 @@ def _builds_run(cache: Path) -> list[str]:
         return [k for (k,) in conn.execute("SELECT key FROM metadata WHERE key LIKE 'build:%'")]
 
 
-def test_fiona_1_8_18_is_infeasible_on_3_13_from_its_wheels_metadata(run: Any, tmp_path: Path) -> None:
+def test_fiona_1_8_18_is_infeasible_on_3_13_from_its_wheels_metadata(run: Any, index_server: Any,
+                                                                      tmp_path: Path) -> None:
+    before = len(index_server.requests)
     proc = run(DATA / "machnix.txt", "--system", "x86_64-linux")
+    asked = index_server.requests[before:]
     assert proc.returncode == 11, proc.stderr
     assert "Traceback" not in proc.stderr
     assert proc.stdout == ""
@@ -34,6 +37,11 @@ def test_fiona_1_8_18_is_infeasible_on_3_13_from_its_wheels_metadata(run: Any, t
     assert "hint: pin fiona>=1.10.0 (the first releases with wheels for this Python)" in proc.stderr
     # Its metadata was read, not built: no metadata hook ran for any sdist.
     assert _builds_run(tmp_path / "cache") == []
+    # Finding out which other interpreter would do downloads no wheel (what wheels link decides no verdict):
+    # wheels are read by range or PEP 658 metadata only; the one whole file is fiona's sdist (its setup.py).
+    whole = sorted({r.path.rsplit("/", 1)[-1] for r in asked if r.path.startswith("/files/")
+                    and not r.path.endswith(".metadata") and "range" not in {k.lower() for k in r.headers}})
+    assert whole == ["Fiona-1.8.18.tar.gz"], whole
 
 
 def test_fiona_1_8_18_metadata_is_its_cp39_wheels_and_the_verdict_is_locked(run: Any, tmp_path: Path) -> None:
