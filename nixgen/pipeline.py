@@ -19,6 +19,8 @@ from nixgen.errors import InfeasibleBuild, NixgenError, ResolutionError, UsageEr
 from nixgen.inputs.model import RequirementSet
 from nixgen.lock.model import Alternative, Lock, LockOptions, NixpkgsPin, SystemFailure, Trade
 from nixgen.nixpkgs.snapshot import PythonSet, Snapshot
+from nixgen.nixpkgs.versioned import VersionedExpression, versioned_in
+from nixgen.overrides import Overrides
 from nixgen.plan import Plan, make_plan
 from nixgen.plan.optimize import min_build, python_candidates
 from nixgen.resolve import SYSTEMS, Resolution, ResolveOptions, Target, resolve
@@ -162,7 +164,8 @@ def lock(reqset: RequirementSet, session: Session, options: Options,
             raise
         for version in python_candidates(snapshot.meta.python3, dict(snapshot.interpreters))[1:]:
             try:
-                _lock_for_python(reqset, session, replace(options, python=version, strategy="latest"), None, None)
+                _lock_for_python(reqset, session, replace(options, python=version, strategy="latest"), None, None,
+                                 probe=True)
             except NixgenError:
                 continue
             attr = f"python{version.replace('.', '')}"
@@ -201,7 +204,7 @@ def _with_alternatives(err: InfeasibleBuild, reqset: RequirementSet, session: Se
             continue
         try:
             _lock_for_python(reqset, session, replace(options, python=version, strategy="latest",
-                                                      allow_infeasible=False), None, None)
+                                                      allow_infeasible=False), None, None, probe=True)
         except NixgenError:
             continue
         working.append(version)
@@ -216,8 +219,30 @@ def _with_alternatives(err: InfeasibleBuild, reqset: RequirementSet, session: Se
     return out
 
 
-def _check_feasible(plans: list[Plan], python: str) -> None:
-    """Raise :class:`InfeasibleBuild` naming every build from source the evidence rules out."""
+def _curated_caps(plan: Plan, name: str, overrides: Overrides) -> list[tuple[str, str, str]]:
+    """The override rules' build requirements on ``name`` in ``plan``: (requirement, who, rule) each."""
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
+    found = []
+    for q in plan.packages:
+        if name not in q.pin.build_requires:
+            continue
+        applied = overrides.applied(q.name, q.version)
+        for text in applied.build_system:
+            try:
+                req = Requirement(text)
+            except InvalidRequirement:
+                continue
+            if canonicalize_name(req.name) == name and req.specifier:
+                found.append((text, f"{q.name} {q.version}", ", ".join(applied.sources)))
+    return found
+
+
+def _check_feasible(plans: list[Plan], python: str, overrides: Overrides | None = None) -> None:
+    """Raise :class:`InfeasibleBuild` naming every build from source the evidence rules out; a newer pin is
+    suggested only where no curated build requirement (``overrides/``) rules it out."""
+    from packaging.requirements import Requirement
     from packaging.version import Version
 
     from nixgen.emit import words
@@ -226,20 +251,30 @@ def _check_feasible(plans: list[Plan], python: str) -> None:
     if not bad:
         return
     lines = []
+    capped: set[str] = set()
     for plan, p in bad:
         lines.append(f"{p.name} {p.version} cannot be built from source for {plan.interpreter} on {plan.system}:")
         lines += [f"    {words.evidence(e)}" for e in p.recipe.evidence if e.verdict == "infeasible"]
+        newer = p.pin.release.wheels_from if p.pin.release is not None else None
+        for text, who, rule in _curated_caps(plan, p.name, overrides) if overrides is not None else []:
+            lines.append(f"    {who}'s build needs {text} (overrides: {rule})")
+            if newer is not None and not Requirement(text).specifier.contains(newer, prereleases=True):
+                capped.add(p.name)
     err = InfeasibleBuild("\n  ".join(lines))
     err.python = python
     err.newer = tuple(dict.fromkeys((p.name, r.wheels_from) for _plan, p in bad
                                     if (r := p.pin.release) is not None and r.wheels_from is not None
-                                    and Version(r.wheels_from) > Version(p.version)))
+                                    and Version(r.wheels_from) > Version(p.version) and p.name not in capped))
     raise err
 
 
 def _lock_for_python(reqset: RequirementSet, session: Session, options: Options,
-                     on_fetch: Callable[[str, int], None] | None, previous: Lock | None) -> Lock:
-    """Resolve and plan ``reqset`` for ``options.python`` on each system."""
+                     on_fetch: Callable[[str, int], None] | None, previous: Lock | None, *,
+                     probe: bool = False) -> Lock:
+    """Resolve and plan ``reqset`` for ``options.python`` on each system.
+
+    A ``probe`` (would this interpreter do? asked to suggest one) reads no wheel's linkage: what a wheel's
+    binaries link decides no verdict, and reading it means downloading every native wheel of the plan."""
     from nixgen.pypi import Index  # network stack loads only when something is resolved
     from nixgen.pypi.linkage import WheelLinkage, plan_linkage
     from nixgen.pypi.sourcefacts import SourceFacts, plan_source_facts
@@ -274,6 +309,7 @@ def _lock_for_python(reqset: RequirementSet, session: Session, options: Options,
             target, system_set = choose_target(snapshot, options.python, system)
             cache_of = _cache_facts(snapshot, system, target.interpreter)
             system_edges = system_set.edges if system_set is not None else edges
+            versioned = versioned_in(system_set)
 
             memo = ResolveMemo()  # shared by the system's two resolutions (min-build's trades)
 
@@ -289,11 +325,12 @@ def _lock_for_python(reqset: RequirementSet, session: Session, options: Options,
 
             def plan_of(resolution: Resolution, traded: frozenset[str],
                         cache_of: Callable[[str], CacheFact] = cache_of,
-                        system_edges: Mapping[str, tuple[str, ...]] = system_edges) -> Plan:
-                linkage = plan_linkage(index, resolution.pins, linkage_memo)
+                        system_edges: Mapping[str, tuple[str, ...]] = system_edges,
+                        versioned: Mapping[str, tuple[VersionedExpression, ...]] = versioned) -> Plan:
+                linkage = {} if probe else plan_linkage(index, resolution.pins, linkage_memo)
                 sources = plan_source_facts(index, resolution.pins, sources_memo)
                 return make_plan(resolution, forced, overrides, options.tests, traded, system_edges, cache_of,
-                                 linkage, sources)
+                                 linkage, sources, versioned)
 
             try:
                 first = resolve_with()
@@ -312,7 +349,7 @@ def _lock_for_python(reqset: RequirementSet, session: Session, options: Options,
     if not plans:
         raise ResolutionError("no system could be resolved:\n" + "\n".join(f"{f.system}: {f.why}" for f in failures))
     if not options.allow_infeasible:
-        _check_feasible(plans, ".".join(plans[0].python_version.split(".")[:2]))
+        _check_feasible(plans, ".".join(plans[0].python_version.split(".")[:2]), session.overrides)
     return Lock(plans=tuple(plans), nixpkgs=nixpkgs_pin(snapshot), snapshot=session.snapshot_ref,
                 overrides=session.overrides_ref, options=lock_options(reqset, options), trades=tuple(trades),
                 alternatives=tuple(alternatives), failures=tuple(failures), resolutions=shared.searches)

@@ -31,6 +31,10 @@ NIXPKGS_EDGES: dict[str, dict[str, list[str]]] = {
     # build, BLAS and LAPACK to link; the patch stands for its version-specific fixes.
     "numpy": {"nativeBuildInputs": ["gfortran", "pkg-config"], "buildInputs": ["blas", "lapack"],
               "patches": ["numpy-version-specific-fix.patch"]},
+    # nixpkgs' numpy_1 (pkgs/development/python-modules/numpy/1.nix, cited in nixgen/nixpkgs/data/
+    # versioned-attrs.toml): the same native inputs, its own patch.
+    "numpy_1": {"nativeBuildInputs": ["gfortran", "pkg-config"], "buildInputs": ["blas", "lapack"],
+                "patches": ["disable-failing-long-double-test-Rosetta-2.patch"]},
 }
 
 
@@ -40,16 +44,25 @@ def fixture_nixpkgs(workdir: Path) -> Path:
     dest = workdir / "nixpkgs"
     shutil.copytree(FIXTURE, dest)
     snap = Snapshot.load()
-    sets: dict[str, dict[str, dict[str, str]]] = {}
+    sets: dict[str, dict[str, dict[str, Any]]] = {}
     interpreters: dict[str, str] = {}
+    from nixgen.nixpkgs.versioned import curated
+
     for interp, version in snap.interpreters.items():
         interpreters[interp] = version
+        packages: dict[str, dict[str, Any]] = {}
         try:
             pyset = snap.python_set(interp)
+            packages = {a: {"pname": p.pypi_name, "version": p.version, **NIXPKGS_EDGES.get(a, {})}
+                        for a, p in pyset.packages.items()}
         except KeyError:
-            continue
-        sets[pyset.packages_attr] = {a: {"pname": p.pypi_name, "version": p.version, **NIXPKGS_EDGES.get(a, {})}
-                                     for a, p in pyset.packages.items()}
+            pass
+        # What nixpkgs has beyond the snapshot's data: the curated versioned attrs, where not disabled.
+        for expr in curated():
+            if expr.attr not in packages and (expr.python is None or expr.python.contains(version)):
+                packages[expr.attr] = {"pname": expr.name, "version": expr.version, **NIXPKGS_EDGES.get(expr.attr, {})}
+        if packages:
+            sets[f"{interp}Packages"] = packages
     from nixgen.overrides import load_overrides
 
     wanted = set(NATIVE)

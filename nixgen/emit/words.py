@@ -16,7 +16,9 @@ def reason(p: PlannedPackage) -> str:
     if kind == "traded":
         return "min-build: a wheel instead of rebuilding nixpkgs' build"
     if kind == "nixpkgs":
-        return "in nixpkgs at a fitting version (" + {
+        versioned = (f"nixpkgs' versioned attribute {p.versioned_attr}, in place of {p.attr} "
+                     f"({p.nixpkgs_version}), for every package of the set; " if p.versioned_attr else "")
+        return versioned + "in nixpkgs at a fitting version (" + {
             "listed": "binary cache", "absent": "not in this system's binary cache data",
             "no-data": "no cache data for this system"}[p.cache] + ")"
     if kind == "local":
@@ -115,7 +117,8 @@ def added(p: PlannedPackage) -> list[str]:
 
 def inherited(p: PlannedPackage) -> str:
     """What a build from nixpkgs' own expression keeps and drops."""
-    return (f"from nixpkgs' own {p.recipe.inherits} expression (made for {p.nixpkgs_version}): keeps its native "
+    made_for = p.recipe.inherits_version or p.nixpkgs_version
+    return (f"from nixpkgs' own {p.recipe.inherits} expression (made for {made_for}): keeps its native "
             "inputs (nativeBuildInputs, buildInputs), env and build flags; drops its patches, postPatch, "
             f"disabledTests and pythonRelaxDeps; tests off unless asked; dependencies and build system from "
             f"{p.version}'s metadata")

@@ -66,6 +66,7 @@ class BuildRecipe:
     # An sdist of a project nixpkgs has: built from nixpkgs' own expression for it (this attr) with the
     # version and source swapped, keeping its native inputs, env and flags.
     inherits: str | None = None
+    inherits_version: str | None = None  # the version that expression is made for
     # A build from source (sdist or local): can it build for the target, and why (plan/feasibility.py).
     verdict: Verdict | None = None
     evidence: tuple[Evidence, ...] = ()
@@ -131,6 +132,11 @@ class PlannedPackage:
         return self.pin.source_path
 
     @property
+    def versioned_attr(self) -> str | None:
+        """nixpkgs' versioned attribute (``pydantic_1``) this package is, in place of its canonical ``attr``."""
+        return self.pin.versioned_attr
+
+    @property
     def patch_elf(self) -> bool:
         """A wheel with native code for Linux (PEP 600/656 platform tags), whose ELF files autoPatchelfHook
         points at nixpkgs' libraries; a macOS wheel's Mach-O files load their bundled libraries as they are."""
@@ -152,8 +158,9 @@ class Plan:
 
     @property
     def overrides(self) -> tuple[PlannedPackage, ...]:
-        """Packages the overlay defines (everything not taken from nixpkgs as it is)."""
-        return tuple(p for p in self.packages if p.provider != "nixpkgs")
+        """Packages the overlay defines (everything not taken from nixpkgs as it is, and nixpkgs' versioned
+        attributes standing in for the canonical ones)."""
+        return tuple(p for p in self.packages if p.provider != "nixpkgs" or p.versioned_attr is not None)
 
     @property
     def environment(self) -> tuple[str, ...]:

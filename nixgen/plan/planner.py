@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 
 from nixgen.core.kinds import CacheFact, ReasonKind
+from nixgen.nixpkgs.versioned import VersionedExpression, expression_for
 from nixgen.overrides import Overrides
 from nixgen.plan.feasibility import judge
 from nixgen.plan.linking import link_libraries
@@ -44,9 +45,25 @@ def inherits_recipe(p: Pin) -> bool:
             and p.nixpkgs_version != p.version and p.attr not in NOT_BUILD_PYTHON_PACKAGE)
 
 
+def inherited_expression(p: Pin, python_version: str,
+                         versioned: Mapping[str, tuple[VersionedExpression, ...]]) -> tuple[str, str] | None:
+    """The nixpkgs expression (attr, the version it is made for) an sdist of ``p`` is built from: the
+    versioned attribute that stands for its version (``numpy_1`` for numpy 1.26.4 on Python 3.12; see
+    :mod:`nixgen.nixpkgs.versioned`), else the attribute it replaces (:func:`inherits_recipe`)."""
+    if p.provider != "sdist" or p.attr in NOT_BUILD_PYTHON_PACKAGE:
+        return None
+    expr = expression_for(p.name, p.version, python_version, versioned)
+    if expr is not None:
+        return expr.attr, expr.version
+    if inherits_recipe(p):
+        return p.attr, p.nixpkgs_version or ""
+    return None
+
+
 def recipe_for(p: Pin, attrs: Mapping[str, str], overrides: Overrides, tests: bool,
                exact: Mapping[str, tuple[str, ...]], linkage: Mapping[str, WheelLinkage] | None = None,
-               provided: frozenset[str] = frozenset()) -> BuildRecipe:
+               provided: frozenset[str] = frozenset(), python_version: str = "",
+               versioned: Mapping[str, tuple[VersionedExpression, ...]] | None = None) -> BuildRecipe:
     """What the overrides layer (and nixpkgs' own edges, for packages kept from nixpkgs) add to ``p``.
 
     An sdist gets the override data's native inputs and env; a wheel never does (what an sdist's build
@@ -62,6 +79,7 @@ def recipe_for(p: Pin, attrs: Mapping[str, str], overrides: Overrides, tests: bo
     do_check = (tests if applied.tests is None else applied.tests) if built else True
     found = (linkage or {}).get(p.artifact.sha256) if p.provider == "wheel" and p.artifact is not None else None
     links = link_libraries(found.needed, provided - set(found.provides)) if found is not None else None
+    inherits = inherited_expression(p, python_version, versioned or {})
     return BuildRecipe(
         native_build_inputs=applied.native_build_inputs if sdist else (),
         build_inputs=applied.build_inputs if sdist else (),
@@ -74,7 +92,8 @@ def recipe_for(p: Pin, attrs: Mapping[str, str], overrides: Overrides, tests: bo
         linked=links.linked if links is not None else None,
         unmapped=links.unmapped if links is not None else (),
         link_ignored=links.ignored if links is not None else (),
-        inherits=p.attr if inherits_recipe(p) else None,
+        inherits=inherits[0] if inherits is not None else None,
+        inherits_version=inherits[1] if inherits is not None else None,
     )
 
 
@@ -103,19 +122,23 @@ def make_plan(resolution: Resolution, forced: frozenset[str] = frozenset(), over
               exact_edges: Mapping[str, tuple[str, ...]] | None = None,
               cache_of: Callable[[str], CacheFact] | None = None,
               linkage: Mapping[str, WheelLinkage] | None = None,
-              sources: Mapping[str, SourceFacts] | None = None) -> Plan:
+              sources: Mapping[str, SourceFacts] | None = None,
+              versioned: Mapping[str, tuple[VersionedExpression, ...]] | None = None) -> Plan:
     """One planned package per pin, with edges as package-set attributes and the overrides that apply;
     ``cache_of(attr)`` says what the system's binary-cache data says of a nixpkgs attr (default: listed);
     ``linkage`` is what the plan's Linux wheels link and ``sources`` what its sdists' setup.py imports, by
-    sha256 (both read at the pipeline's edge); every build from source gets a feasibility verdict."""
+    sha256 (both read at the pipeline's edge); ``versioned`` the set's versioned attributes by name (the
+    curated ones are added); every build from source gets a feasibility verdict."""
     attrs = {p.name: p.attr for p in resolution.pins}
     rules = overrides or Overrides()
     links = linkage or {}
     provided = frozenset(s for p in resolution.pins if p.artifact is not None and p.artifact.sha256 in links
                          for s in links[p.artifact.sha256].provides)
-    packages = [PlannedPackage(p, recipe_for(p, attrs, rules, tests, exact_edges or {}, links, provided),
+    packages = [PlannedPackage(p, recipe_for(p, attrs, rules, tests, exact_edges or {}, links, provided,
+                                             resolution.python_version, versioned),
                                reason_for(p, p.name in forced, p.name in traded),
-                               cache=cache_of(p.attr) if cache_of is not None and p.provider == "nixpkgs"
+                               cache=cache_of(p.versioned_attr or p.attr)
+                               if cache_of is not None and p.provider == "nixpkgs"
                                else "listed")
                 for p in resolution.pins]
     versions = {p.name: p.version for p in resolution.pins}

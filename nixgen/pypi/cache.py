@@ -27,7 +27,7 @@ from typing import IO
 from nixgen.errors import UsageError
 from nixgen.pypi.pages import valid_sha256
 
-SCHEMA_VERSION = 2  # bump when a table's layout or the row format of pages/metadata changes
+SCHEMA_VERSION = 3  # bump when a table's layout or the row format of pages/metadata changes
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS pages (

@@ -8,6 +8,8 @@ objects in :func:`rows_to_files`.
 Files nixgen can never install are dropped when the page is parsed: eggs, installers, and wheels built only
 for platforms or interpreters no nixgen target has (see :func:`tags_fit_nix`). That keeps a quarter of the
 files of big projects (52k → 14k for the tensorflow/cartopy closure) and the warm path that much shorter.
+A release with no wheel a target installs keeps one of its other wheels (:func:`metadata_wheels`): its
+metadata is the release's, and its tags are evidence of which interpreters the release was built for.
 """
 
 from __future__ import annotations
@@ -16,10 +18,12 @@ import gc
 import json
 import re
 from collections.abc import Iterable, Iterator
+from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
+from typing import Any
 from urllib.parse import urljoin
 
 from packaging.tags import Tag, parse_tag
@@ -129,6 +133,47 @@ def split_filename(filename: str, project: str) -> tuple[bool, str, str] | None:
     return None
 
 
+def _metadata_rank(tag_string: str, filename: str) -> tuple[int, bool, str]:
+    """How good a wheel no target installs is as its release's metadata file and feasibility evidence: the
+    newest CPython it is for, then a Linux x86_64 one, then by name (so the choice is stable)."""
+    minors = [int(m.group(1)) for t in _tags(tag_string) if (m := _CPYTHON_RE.match(t.interpreter))]
+    return (max(minors, default=-1), "linux" in tag_string and "x86_64" in tag_string, filename)
+
+
+def metadata_wheels(filenames: Iterable[str], project: str) -> set[str]:
+    """Of the wheels no nixgen target can install, one per release that has no wheel a target can: its
+    Requires-Dist is the release's (so an sdist's metadata need not be built) and its tags say which
+    interpreters the release was last built for (fiona 1.8.18: cp39). The newest CPython's, Linux x86_64
+    first (:func:`_metadata_rank`)."""
+    fitting: set[str] = set()
+    foreign: list[tuple[str, tuple[bool, str, str]]] = []
+    for filename in filenames:
+        split = split_filename(filename, project)
+        if split is None or not split[0]:
+            continue
+        if tags_fit_nix(split[2]):
+            fitting.add(split[1])
+        else:
+            foreign.append((filename, split))
+    return {filename for filename, _ in _choose_metadata_wheels(foreign, fitting)}
+
+
+def _choose_metadata_wheels(foreign: Iterable[tuple[str, tuple[bool, str, str]]],
+                            fitting: AbstractSet[str]) -> list[tuple[str, tuple[bool, str, str]]]:
+    """The best of the ``foreign`` wheels (filename, split) of each version not in ``fitting``."""
+    best: dict[str, tuple[tuple[int, bool, str], str, tuple[bool, str, str]]] = {}
+    for filename, split in foreign:
+        if split[1] in fitting:
+            continue
+        try:
+            rank = _metadata_rank(split[2], filename)
+        except ValueError:
+            continue
+        if split[1] not in best or rank > best[split[1]][0]:
+            best[split[1]] = (rank, filename, split)
+    return [(filename, split) for _rank, filename, split in best.values()]
+
+
 def keep_file(filename: str, project: str) -> tuple[bool, str, str] | None:
     """``split_filename`` for the files nixgen keeps: None also for wheels no nixgen target can install."""
     split = split_filename(filename, project)
@@ -184,18 +229,31 @@ def _checked_sha256(value: object, what: str) -> str | None:
     return value
 
 
-def _json_row(entry: object, page_url: str, project: str) -> Row | None:
-    """The row of one PEP 691 file entry; None for a file nixgen never uses; BadEntry for a broken one."""
+def _json_row(entry: object, page_url: str, project: str,
+              foreign: list[tuple[dict[str, Any], tuple[bool, str, str]]] | None = None,
+              fitting: set[str] | None = None, split: tuple[bool, str, str] | None = None) -> Row | None:
+    """The row of one PEP 691 file entry; None for a file nixgen never uses; BadEntry for a broken one.
+
+    A wheel no target installs is put aside in ``foreign`` (with its split name) when that is given, and
+    the versions of the wheels kept are added to ``fitting``; ``split`` skips the name check (done)."""
     if not isinstance(entry, dict):
         raise BadEntry("it is not a JSON object")
     filename, raw_url = entry.get("filename"), entry.get("url")
     if not isinstance(filename, str) or not isinstance(raw_url, str):
         raise BadEntry("its filename or url is not a string")
-    if not plain_filename(filename):
-        raise BadEntry("its filename is not a plain file name")
-    split = keep_file(filename, project)
     if split is None:
-        return None
+        if not plain_filename(filename):
+            raise BadEntry("its filename is not a plain file name")
+        split = split_filename(filename, project)
+        if split is None:
+            return None
+        if split[0]:
+            if not tags_fit_nix(split[2]):
+                if foreign is not None:
+                    foreign.append((entry, split))
+                return None
+            if fitting is not None:
+                fitting.add(split[1])
     url, fragment_sha = _file_url(raw_url, page_url)
     hashes = entry.get("hashes", {})
     if not isinstance(hashes, dict) or not all(isinstance(v, str) for v in hashes.values()):
@@ -240,18 +298,30 @@ def parse_json_page(body: bytes, page_url: str, project: str, notes: list[str] |
     if not isinstance(files, list):
         raise ValueError("its files are not a list")
     rows: list[Row] = []
+    foreign: list[tuple[dict[str, Any], tuple[bool, str, str]]] = []
+    fitting: set[str] = set()
     for entry in files:
-        try:
-            row = _json_row(entry, page_url, project)
-        except BadEntry as err:
-            if notes is not None:
-                name = entry.get("filename") if isinstance(entry, dict) else None
-                shown = repr(name[:120]) if isinstance(name, str) else "an entry"
-                notes.append(f"{redact_url(page_url)}: dropped {shown}: {err}")
-            continue
-        if row is not None:
-            rows.append(row)
+        _add_json_row(rows, entry, page_url, project, notes, foreign, fitting)
+    # One wheel of each release that has none a target installs (metadata_wheels), checked as any other.
+    by_name = {e["filename"]: e for e, _ in foreign}
+    for filename, split in _choose_metadata_wheels(((e["filename"], sp) for e, sp in foreign), fitting):
+        _add_json_row(rows, by_name[filename], page_url, project, notes, split=split)
     return rows
+
+
+def _add_json_row(rows: list[Row], entry: object, page_url: str, project: str, notes: list[str] | None,
+                  foreign: list[tuple[dict[str, Any], tuple[bool, str, str]]] | None = None,
+                  fitting: set[str] | None = None, split: tuple[bool, str, str] | None = None) -> None:
+    try:
+        row = _json_row(entry, page_url, project, foreign, fitting, split)
+    except BadEntry as err:
+        if notes is not None:
+            name = entry.get("filename") if isinstance(entry, dict) else None
+            shown = repr(name[:120]) if isinstance(name, str) else "an entry"
+            notes.append(f"{redact_url(page_url)}: dropped {shown}: {err}")
+        return
+    if row is not None:
+        rows.append(row)
 
 
 def parse_html_page(body: bytes, page_url: str, project: str, charset: str | None,
@@ -262,11 +332,13 @@ def parse_html_page(body: bytes, page_url: str, project: str, charset: str | Non
 
     page = ProjectPage.from_html(project, body.decode(charset or "utf-8", "replace"), page_url)
     rows: list[Row] = []
+    extra = metadata_wheels((pkg.filename for pkg in page.packages), project)
     for pkg in page.packages:
         try:
             if not plain_filename(pkg.filename):
                 raise BadEntry("its filename is not a plain file name")
-            split = keep_file(pkg.filename, project)
+            split = (split_filename(pkg.filename, project) if pkg.filename in extra
+                     else keep_file(pkg.filename, project))
             if split is None:
                 continue
             url, fragment_sha = _file_url(pkg.url, page_url)

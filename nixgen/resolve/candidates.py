@@ -37,6 +37,7 @@ from packaging.version import InvalidVersion, Version
 
 from nixgen.errors import MetadataError, ProjectNotFound, UsageError
 from nixgen.inputs.model import LocalProject
+from nixgen.nixpkgs.versioned import stands_for, versioned_suffix
 from nixgen.overrides import Overrides
 from nixgen.resolve.model import Artifact, BuildSystem, Candidate, FoundMetadata, Provider, ReleaseFacts, Req
 from nixgen.resolve.target import Target
@@ -224,8 +225,10 @@ class CandidateSource:
             raise UsageError(f"--provider {name}=nixpkgs, but the nixpkgs snapshot has no package "
                              f"installing {name} for {self.target.packages_attr}",
                              hint="drop the --provider option or choose wheel or sdist")
+        versioned = self._versioned_candidates(name, extras) if nix is not None else []
         if nix is not None and (self.prefer != "latest" or forced == "nixpkgs"):
             yield nix
+            yield from versioned
         if forced == "nixpkgs":
             return
         # A missing project is an error at once only when the user asked for it; a dependency's missing
@@ -245,7 +248,7 @@ class CandidateSource:
         if nix is None or self.prefer != "latest":
             yield from index_cands
             return
-        merged = [nix, *index_cands]
+        merged = [nix, *versioned, *index_cands]
         merged.sort(key=lambda c: (c.version, c.from_nixpkgs), reverse=True)
         yield from merged
 
@@ -280,6 +283,38 @@ class CandidateSource:
                               "version; it is not offered as a candidate")
             return None
         return NixpkgsCandidate(name=name, version=version, provider="nixpkgs", extras=extras, attr=pkg.attr)
+
+    def _versioned_candidates(self, name: str, extras: frozenset[str]) -> list[Candidate]:
+        """nixpkgs' versioned attributes of ``name`` (``pydantic_1``, ``sqlalchemy_1_4``), newest first: the
+        older major versions nixpkgs keeps beside the canonical attribute, each a candidate at its version.
+
+        An attr counts when it is named ``<canonical attr>_<n>[_<n>…]`` and the numbers begin its version's
+        release (``sqlalchemy_1_3``, which nixpkgs points at 1.4.54, is not 1.3's); another attr installing
+        the same version (``torchWithCuda``) is another build of it, not another version.
+        """
+        if self.pyset is None:
+            return []
+        attrs = self.pyset.attrs_for(name)
+        if len(attrs) < 2:
+            return []
+        canonical = attrs[0]
+        seen = {canonical.version}
+        found: list[NixpkgsCandidate] = []
+        for pkg in attrs[1:]:
+            suffix = versioned_suffix(pkg.attr)
+            if suffix is None or suffix[0] != canonical.attr or pkg.version in seen:
+                continue
+            try:
+                version = Version(pkg.version)
+            except InvalidVersion:
+                continue
+            if not stands_for(pkg.attr, version):
+                continue
+            seen.add(pkg.version)
+            found.append(NixpkgsCandidate(name=name, version=version, provider="nixpkgs", extras=extras,
+                                          attr=pkg.attr))
+        found.sort(key=lambda c: c.version, reverse=True)
+        return list(found)
 
     def nix_metadata_files(self, cand: Candidate, target: Target | None = None) -> list[DistFile]:
         """Index files of a nixpkgs candidate's version, best first for ``target``.

@@ -187,6 +187,8 @@ class Pin:
     version_from_vcs: bool = False  # the version comes from git (setuptools-scm, hatch-vcs): given to the build
     vcs: VcsSource | None = None  # a git source: fetched at build time with fetchgit
     hashed: bool = False  # the user pinned it with --hash (so nixpkgs' build, from its own source, is not used)
+    # nixpkgs' versioned attribute (pydantic_1) a nixpkgs pin is taken from, standing in for ``attr`` (pydantic)
+    versioned_attr: str | None = None
 
 
 @dataclass(frozen=True)

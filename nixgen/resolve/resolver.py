@@ -168,9 +168,11 @@ def _attr(cand: Candidate, pyset: PythonSet | None, *, runtime: bool) -> str:
     (``cython_0_29_37``): replacing the set's ``cython`` would change, and so rebuild, every nixpkgs
     package that builds with it.
     """
-    if cand.attr:
-        return cand.attr
     nix = pyset.by_pypi_name(cand.name) if pyset is not None else None
+    if cand.attr:
+        # nixpkgs' versioned attribute (pydantic_1) at run time stands in for the canonical one, so that
+        # every package of the set that depends on the project gets this version too.
+        return nix.attr if runtime and cand.from_nixpkgs and nix is not None else cand.attr
     if nix is None:
         return cand.name
     if not runtime:
@@ -225,9 +227,9 @@ def _to_resolution(mapping: Mapping[str, Candidate], roots: list[Req], provider:
         if cand.version.is_prerelease and not source.allow_pre and not cand.from_nixpkgs:
             source.notes.append(f"{name} {cand.version} is a pre-release: no final release of {name} satisfies "
                                 "what asks for it")
+        attr = _attr(cand, source.pyset, runtime=name in runtime)
         pins.append(Pin(
-            name=name, version=str(cand.version), provider=cand.provider,
-            attr=_attr(cand, source.pyset, runtime=name in runtime),
+            name=name, version=str(cand.version), provider=cand.provider, attr=attr,
             artifact=cand.artifact if not cand.from_nixpkgs else _nix_artifact(cand, source),
             dependencies=tuple(sorted(run_deps[name])),
             build_requires=tuple(sorted(build_deps[name])), extras=tuple(sorted(extras[name])),
@@ -245,9 +247,10 @@ def _to_resolution(mapping: Mapping[str, Candidate], roots: list[Req], provider:
                                   and source.git(name, cand.direct_url).version_from_vcs)),
             vcs=cand.vcs,
             hashed=name in hashed,
-            replaces=(not cand.from_nixpkgs and source.pyset is not None
-                      and (nix := source.pyset.by_pypi_name(name)) is not None
-                      and nix.attr == _attr(cand, source.pyset, runtime=name in runtime)),
+            replaces=((not cand.from_nixpkgs or (cand.attr is not None and cand.attr != attr))
+                      and source.pyset is not None
+                      and (nix := source.pyset.by_pypi_name(name)) is not None and nix.attr == attr),
+            versioned_attr=cand.attr if cand.from_nixpkgs and cand.attr is not None and cand.attr != attr else None,
         ))
     return Resolution(interpreter=target.interpreter, python_version=target.python_version,
                       system=target.system, roots=tuple(sorted(requested)), pins=tuple(pins),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,7 +13,7 @@ from packaging.version import Version
 
 from nixgen.errors import IndexAccessError, OfflineMiss, ProjectNotFound
 from nixgen.pypi import ProjectFiles
-from nixgen.pypi.pages import split_filename, tags_fit_nix
+from nixgen.pypi.pages import metadata_wheels, parse_json_page, split_filename, tags_fit_nix
 from tests.indexserver import FixtureIndex, IndexServer
 from tests.pypi.helpers import index_for
 
@@ -234,3 +235,19 @@ def test_split_filename(filename: str, expected: tuple[bool, str, str] | None) -
 ])
 def test_tags_fit_nix(tags: str, fits: bool) -> None:
     assert tags_fit_nix(tags) is fits
+
+
+def test_a_release_without_wheels_for_any_target_keeps_one_wheel_for_its_metadata() -> None:
+
+
+    names = ["Fiona-1.8.18-cp27-cp27mu-manylinux1_x86_64.whl", "Fiona-1.8.18-cp38-cp38-macosx_10_9_x86_64.whl",
+             "Fiona-1.8.18-cp39-cp39-manylinux1_x86_64.whl", "Fiona-1.8.18-cp39-cp39-win_amd64.whl",
+             "Fiona-1.8.18.tar.gz", "fiona-1.10.1-cp313-cp313-manylinux_2_17_x86_64.whl",
+             "fiona-1.10.1-cp39-cp39-manylinux_2_17_x86_64.whl", "fiona-1.10.1.tar.gz"]
+    # 1.8.18: the newest CPython's Linux x86_64 wheel; 1.10.1 has a wheel a target installs, so nothing extra.
+    assert metadata_wheels(names, "fiona") == {"Fiona-1.8.18-cp39-cp39-manylinux1_x86_64.whl"}
+    page = {"files": [{"filename": n, "url": f"../../files/{n}", "hashes": {"sha256": "ab" * 32}} for n in names]}
+    rows = parse_json_page(json.dumps(page).encode(), "http://127.0.0.1:1/simple/fiona/", "fiona")
+    assert sorted(r[0] for r in rows) == ["Fiona-1.8.18-cp39-cp39-manylinux1_x86_64.whl", "Fiona-1.8.18.tar.gz",
+                                          "fiona-1.10.1-cp313-cp313-manylinux_2_17_x86_64.whl",
+                                          "fiona-1.10.1.tar.gz"]
