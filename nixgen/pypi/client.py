@@ -15,7 +15,7 @@ import json
 import marshal
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -220,6 +220,7 @@ class Index:
         self._meta: dict[str, _Task[CoreMetadata]] = {}
         self._sdists: dict[str, _Task[dict[str, Any]]] = {}
         self._built: dict[tuple[str, str], _Task[dict[str, Any]]] = {}  # (sdist sha256, Python X.Y)
+        self._jobs: dict[Hashable, _Task[Any]] = {}  # other per-file facts read in the background
         self._projects: dict[str, ProjectFiles] = {}
         self._git: dict[tuple[str, str | None], GitFound] = {}
 
@@ -528,6 +529,11 @@ class Index:
         self.notes.append(f"the cached {filename} no longer matches its sha256; downloading it again")
         path.unlink(missing_ok=True)
         return None
+
+    def in_background(self, key: Hashable, fn: Callable[..., T], *args: Any) -> Callable[[], T]:
+        """Run ``fn(*args)`` on a worker, once per ``key`` for the index's lifetime; returns what waits for
+        its result (or raises its error)."""
+        return self._run(self._jobs, key, fn, *args, background=not self.offline).result
 
     def read_by_ranges(self, file: DistFile, read: Callable[[RangeFetch], T]) -> T | None:
         """What ``read`` makes of the file through HTTP range requests (``nixgen.pypi.ranges``); None when

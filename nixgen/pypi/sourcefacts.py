@@ -78,12 +78,12 @@ def plan_source_facts(index: Index, pins: Iterable[Pin],
     """The facts of every index sdist among ``pins``, by the sdist's sha256."""
     seen = memo if memo is not None else {}
     out: dict[str, SourceFacts] = {}
-    for pin in pins:
-        art = pin.artifact
-        if pin.provider != "sdist" or art is None:
-            continue
-        if art.sha256 not in seen:
-            seen[art.sha256] = source_facts(index, pin.name, art)
+    wanted = [(pin.name, art) for pin in pins if (art := pin.artifact) is not None and pin.provider == "sdist"]
+    waiting = {art.sha256: index.in_background(("source-facts", art.sha256), source_facts, index, name, art)
+               for name, art in wanted if art.sha256 not in seen}  # the downloads at once, on the workers
+    for sha256, wait in waiting.items():
+        seen[sha256] = wait()
+    for _name, art in wanted:
         found = seen[art.sha256]
         if found is not None:
             out[art.sha256] = found
