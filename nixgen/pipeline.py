@@ -127,13 +127,15 @@ def lock(reqset: RequirementSet, session: Session, options: Options,
          on_fetch: Callable[[str, int], None] | None = None, previous: Lock | None = None) -> Lock:
     """Resolve ``reqset`` against the index and the session's nixpkgs snapshot, plan it, and lock it.
 
-    With ``python="auto"``, the first nixpkgs interpreter (python3 first) for which the requirements
-    resolve; when the default interpreter fails, the error says which other interpreters would work.
+    With ``python="auto"``, of the nixpkgs interpreters for which the requirements resolve with no
+    infeasible build, the one whose plans build least (python3's first on a tie); when the default
+    interpreter fails, the error says which other interpreters would work.
     """
     snapshot = session.snapshot
     if options.python == "auto":
         tried: list[str] = []
         infeasible: list[tuple[str, InfeasibleBuild]] = []
+        working: list[Lock] = []
         for version in python_candidates(snapshot.meta.python3, dict(snapshot.interpreters)):
             try:
                 found = _lock_for_python(reqset, session, replace(options, python=version, allow_infeasible=False),
@@ -145,7 +147,12 @@ def lock(reqset: RequirementSet, session: Session, options: Options,
                 tried.append(f"Python {version}: {err.message}")
                 infeasible.append((version, err))
                 continue
-            return replace(found, options=replace(found.options, python="auto"))
+            working.append(found)
+            if not build_minutes(found):
+                break  # nothing to build: no interpreter does better
+        if working:  # the least estimated build time; on a tie the earlier interpreter (python3's first)
+            best = min(working, key=build_minutes)
+            return replace(best, options=replace(best.options, python="auto"))
         if infeasible and options.allow_infeasible:
             found = _lock_for_python(reqset, session, replace(options, python=infeasible[0][0]), on_fetch, previous)
             return replace(found, options=replace(found.options, python="auto"))
@@ -197,22 +204,24 @@ def _with_alternatives(err: InfeasibleBuild, reqset: RequirementSet, session: Se
     """``err`` with what would work: another nixpkgs interpreter whose plan has no infeasible build (each is
     resolved to find out), a newer pin, or ``--allow-infeasible``."""
     snapshot = session.snapshot
-    working: list[str] = []
+    working: list[tuple[float, int, str]] = []  # build minutes, order, version
     current = err.python
     for version in python_candidates(snapshot.meta.python3, dict(snapshot.interpreters)):
         if version == current:
             continue
         try:
-            _lock_for_python(reqset, session, replace(options, python=version, strategy="latest",
-                                                      allow_infeasible=False), None, None, probe=True)
+            other = _lock_for_python(reqset, session, replace(options, python=version, strategy="latest",
+                                                              allow_infeasible=False), None, None, probe=True)
         except NixgenError:
             continue
-        working.append(version)
-    hints = [f"pass --python {working[0]} (its plan has no build the evidence rules out)"] if working else []
+        working.append((build_minutes(other), len(working), version))
+    working.sort()  # the one that builds least first
+    hints = [f"pass --python {working[0][2]} (its plan has no build the evidence rules out)"] if working else []
     if (newer := _newer_pins_hint(err)):
         hints.append(newer)
     hints.append("or pass --allow-infeasible to write the plan anyway")
-    others = (f"\n  the plans for Python {', '.join(working)} have no such build" if working
+    others = (f"\n  the plans for Python {', '.join(sorted(v for _m, _i, v in working))} have no such build"
+              if working
               else "\n  no other nixpkgs interpreter has a plan without such a build")
     out = InfeasibleBuild(err.message + others, hint="; ".join(hints).removeprefix("or "))
     out.python, out.newer = err.python, err.newer
@@ -237,6 +246,13 @@ def _curated_caps(plan: Plan, name: str, overrides: Overrides) -> list[tuple[str
             if canonicalize_name(req.name) == name and req.specifier:
                 found.append((text, f"{q.name} {q.version}", ", ".join(applied.sources)))
     return found
+
+
+def build_minutes(lock: Lock) -> float:
+    """The estimated build minutes of a lock's plans together (what ``--python auto`` keeps least)."""
+    from nixgen.plan.predict import predict
+
+    return sum(predict(plan).total_minutes for plan in lock.plans)
 
 
 def _check_feasible(plans: list[Plan], python: str, overrides: Overrides | None = None) -> None:

@@ -6,8 +6,10 @@ A verdict (``ok | risky | infeasible``) from evidence, each fact with its own ve
   its authors built it there (``ok``); interpreter-specific wheels with none for the target mean native code
   that was not built for it. When the release was uploaded before the interpreter's release and a later
   release of the project is the first with wheels for it, the project needed that release to support the
-  interpreter; when its newest wheels are two or more interpreter versions behind the target, its native code
-  was never built for the C API in between (both ``infeasible``); otherwise ``risky``;
+  interpreter; when its newest wheels are two or more interpreter versions behind the target and later
+  releases went on to newer interpreters, the project left it behind (both ``infeasible``); otherwise
+  ``risky`` — so the last release of an abandoned project (box2d-py 2.3.8, wheels up to cp37, whose sdist
+  still builds on Python 3.13 with swig) is risky, not ruled out;
 - known removals read from setup.py (:mod:`nixgen.pypi.sourcefacts`): ``numpy.distutils`` (gone in numpy 2.0,
   and numpy 1.26 has none on Python 3.12+: ``infeasible`` there), ``distutils`` (gone from Python 3.12; a
   setuptools build usually has its copy: ``risky``).
@@ -64,9 +66,11 @@ def judge(pin: Pin, python_version: str, versions: Mapping[str, str],
             before = (released is not None and release.uploaded is not None
                       and release.uploaded.date().isoformat() < released)
             needed_newer = before and release.wheels_from is not None and _newer(release.wheels_from, pin.version)
-            newest = max(int(t[3:]) for t in specific if t[3:].isdigit()) if any(
-                t[3:].isdigit() for t in specific) else minor[1]
-            far_behind = before and minor[1] - newest >= 2
+            minors = [int(t[3:]) for t in specific if t[3:].isdigit()]
+            newest = max(minors) if minors else minor[1]
+            later = release.later_wheels
+            went_on = later is not None and later[3:].isdigit() and int(later[3:]) > newest
+            far_behind = before and minor[1] - newest >= 2 and went_on
             evidence.append(Evidence("no-target-wheels", "infeasible" if needed_newer or far_behind else "risky",
                                      python,
                                      tuple(specific), release.uploaded, released,

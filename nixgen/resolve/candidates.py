@@ -72,6 +72,11 @@ def _python_fits(requires_python: str, python_version: str) -> bool:
         return True  # as pip does: an unparsable Requires-Python does not exclude the file
 
 
+def _cpython_minor(interpreter: str) -> int | None:
+    """The minor version of a PEP 425 CPython 3 interpreter tag (``cp313`` → 13); None for others."""
+    return int(interpreter[3:]) if interpreter.startswith("cp3") and interpreter[3:].isdigit() else None
+
+
 # Build requirements that stand for "the numpy this environment has": mapped onto the set's own numpy, so a
 # C extension compiles against the exact numpy it runs with.
 _META_PACKAGES = {"oldest-supported-numpy": "numpy"}
@@ -400,6 +405,16 @@ class CandidateSource:
                 first_wheels.append(str(found) if found is not None else None)
             return first_wheels[0]
 
+        newest_cp: list[list[tuple[Version, int]]] = []  # per final release, its newest CPython wheel: once
+
+        def later_wheels(version: Version) -> str | None:
+            if not newest_cp:
+                newest_cp.append([(v, max(minors)) for v, fs in by_version.items() if not v.is_prerelease
+                                  and (minors := [m for f in fs if f.kind == "wheel" for t in f.tags
+                                                  if (m := _cpython_minor(t.interpreter)) is not None])])
+            found = max((m for v, m in newest_cp[0] if v > version), default=None)
+            return f"cp3{found}" if found is not None else None
+
         order = sorted(by_version, key=lambda v: (allow_pre or not v.is_prerelease, v), reverse=True)
         for version in order:
             files = by_version[version]
@@ -445,7 +460,7 @@ class CandidateSource:
                 release=ReleaseFacts(
                     uploaded=chosen.upload_time,
                     wheel_pythons=tuple(sorted({t.interpreter for f in files if f.kind == "wheel" for t in f.tags})),
-                    wheels_from=wheels_from()),
+                    wheels_from=wheels_from(), later_wheels=later_wheels(version)),
             )
 
     def _direct_candidate(self, name: str, extras: frozenset[str], url: str) -> Candidate:

@@ -61,11 +61,13 @@ class FoundMetadata:
 class ReleaseFacts:
     """What an index release's files say about building it for a target (feasibility's evidence): when the
     chosen file was uploaded (PEP 700), which interpreters its wheels are for (PEP 425 interpreter tags:
-    ``cp312``, ``py3``), and the oldest release of the project with a wheel for the target's interpreter."""
+    ``cp312``, ``py3``), the oldest release of the project with a wheel for the target's interpreter, and the
+    newest CPython any later final release has wheels for (the project went on past this release)."""
 
     uploaded: datetime | None = None
     wheel_pythons: tuple[str, ...] = ()
     wheels_from: str | None = None
+    later_wheels: str | None = None  # e.g. "cp313"
 
 
 @dataclass(frozen=True, eq=False)

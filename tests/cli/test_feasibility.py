@@ -178,3 +178,29 @@ def test_setup_py_imports_are_read_not_run() -> None:
     plain = scan_setup_py("from distutils.core import setup, Extension\n", True)
     assert plain.distutils and not plain.numpy_distutils
     assert scan_setup_py("from setuptools import setup\n", True) == type(plain)(pyproject=True)
+
+
+def test_the_last_release_of_an_abandoned_project_is_risky_and_one_left_behind_is_infeasible(
+        tmp_path: Path, make_index_server: Callable[[Path], IndexServer]) -> None:
+    """box2d-py 2.3.8 (wheels up to cp37, no later release; its sdist builds on 3.13 with swig) against a
+    project whose old release has wheels up to cp37 while a later one went on to cp312 (none has cp313, so
+    it is not that a newer release was needed for 3.13: the old one was left behind)."""
+    fixture = FixtureIndex(tmp_path / "index")
+    fixture.add_wheel("setuptools", "80.9.0")
+    _release(fixture, "nixgen-abandoned", "2.3.8", ("cp37",), "2018-11-17T00:00:00Z")
+    _release(fixture, "nixgen-moved-on", "1.0", ("cp37",), "2018-11-17T00:00:00Z")
+    _release(fixture, "nixgen-moved-on", "3.0", ("cp311", "cp312"), "2024-01-10T00:00:00Z")
+    server = make_index_server(fixture.write())
+    req = tmp_path / "requirements.txt"
+    req.write_text("nixgen-abandoned\n")
+    out = tmp_path / "pylock.toml"
+    ok = nixgen("lock", req, "-o", out, *_common(server, tmp_path))
+    assert ok.returncode == 0, ok.stderr
+    planned = read_pylock(out).plans[0].package("nixgen-abandoned")
+    assert planned is not None and planned.provider == "sdist" and planned.recipe.verdict == "risky"
+    assert planned.pin.release is not None and planned.pin.release.later_wheels is None
+    req.write_text("nixgen-moved-on==1.0\n")
+    bad = nixgen(req, *_common(server, tmp_path))
+    assert bad.returncode == 11, bad.stderr
+    assert "nixgen-moved-on 1.0 cannot be built from source for python313" in bad.stderr
+    assert "its wheels stop at cp37" in bad.stderr
