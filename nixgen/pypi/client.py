@@ -15,7 +15,7 @@ import json
 import marshal
 import threading
 import time
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, MutableMapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -65,6 +65,7 @@ if TYPE_CHECKING:
     import requests
 
     from nixgen.pypi.vcs import GitFound
+    from nixgen.resolve.model import Artifact
 
 T = TypeVar("T")
 OFFLINE_HINT = "run nixgen once without --offline to fill the cache"
@@ -530,10 +531,18 @@ class Index:
         path.unlink(missing_ok=True)
         return None
 
-    def in_background(self, key: Hashable, fn: Callable[..., T], *args: Any) -> Callable[[], T]:
-        """Run ``fn(*args)`` on a worker, once per ``key`` for the index's lifetime; returns what waits for
-        its result (or raises its error)."""
-        return self._run(self._jobs, key, fn, *args, background=not self.offline).result
+    def facts_of_files(self, kind: str, files: Sequence[tuple[str, Artifact]],
+                       read: Callable[[Index, str, Artifact], T | None],
+                       memo: MutableMapping[str, T | None]) -> dict[str, T]:
+        """``read(index, project, file)`` for each ``(project, file)`` not in ``memo`` (by sha256), all at once
+        on the index's workers (each is a few requests or a download); the facts found, by sha256. ``kind``
+        names the fact, so two kinds of one file are two reads."""
+        waiting = {art.sha256: self._run(self._jobs, (kind, art.sha256), read, self, name, art,
+                                         background=not self.offline)
+                   for name, art in files if art.sha256 not in memo}
+        for sha256, task in waiting.items():
+            memo[sha256] = task.result()
+        return {art.sha256: found for _name, art in files if (found := memo[art.sha256]) is not None}
 
     def read_by_ranges(self, file: DistFile, read: Callable[[RangeFetch], T]) -> T | None:
         """What ``read`` makes of the file through HTTP range requests (``nixgen.pypi.ranges``); None when

@@ -325,17 +325,6 @@ def plan_linkage(index: Index, pins: Iterable[Pin],
                  memo: MutableMapping[str, WheelLinkage | None] | None = None) -> dict[str, WheelLinkage]:
     """The linkage of every Linux wheel with native code among ``pins``, by the wheel's sha256 (what the
     planner takes as data); wheels that could not be read are absent."""
-    seen = memo if memo is not None else {}
-    out: dict[str, WheelLinkage] = {}
     wanted = [(pin.name, art) for pin in pins if (art := pin.artifact) is not None and pin.provider == "wheel"
               and pin.native_code and is_linux_wheel(art.filename)]
-    # Each read is a few requests: all of them at once on the index's workers, not one wheel after another.
-    waiting = {art.sha256: index.in_background(("linkage", art.sha256), wheel_linkage, index, name, art)
-               for name, art in wanted if art.sha256 not in seen}
-    for sha256, wait in waiting.items():
-        seen[sha256] = wait()
-    for _name, art in wanted:
-        found = seen[art.sha256]
-        if found is not None:
-            out[art.sha256] = found
-    return out
+    return index.facts_of_files("linkage", wanted, wheel_linkage, memo if memo is not None else {})

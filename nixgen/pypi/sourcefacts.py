@@ -76,15 +76,5 @@ def source_facts(index: Index, name: str, artifact: Artifact) -> SourceFacts | N
 def plan_source_facts(index: Index, pins: Iterable[Pin],
                       memo: MutableMapping[str, SourceFacts | None] | None = None) -> dict[str, SourceFacts]:
     """The facts of every index sdist among ``pins``, by the sdist's sha256."""
-    seen = memo if memo is not None else {}
-    out: dict[str, SourceFacts] = {}
     wanted = [(pin.name, art) for pin in pins if (art := pin.artifact) is not None and pin.provider == "sdist"]
-    waiting = {art.sha256: index.in_background(("source-facts", art.sha256), source_facts, index, name, art)
-               for name, art in wanted if art.sha256 not in seen}  # the downloads at once, on the workers
-    for sha256, wait in waiting.items():
-        seen[sha256] = wait()
-    for _name, art in wanted:
-        found = seen[art.sha256]
-        if found is not None:
-            out[art.sha256] = found
-    return out
+    return index.facts_of_files("source-facts", wanted, source_facts, memo if memo is not None else {})
