@@ -98,6 +98,18 @@ def read_wheel_linkage(path: Path) -> WheelLinkage:
     return WheelLinkage(tuple(sorted(needed - provides)), tuple(sorted(provides)))
 
 
+_LIBRARY_NAME = re.compile(r"[A-Za-z0-9_+][A-Za-z0-9_.+-]{0,254}")
+
+
+def _checked(names: set[str], where: str) -> set[str]:
+    """``names`` if each is a plain library file name (they reach Nix strings and messages), else an error."""
+    for name in names:
+        if not _LIBRARY_NAME.fullmatch(name):
+            raise MetadataError(f"{where}: the library name {name[:80]!r} in its dynamic section is not a plain "
+                                "file name", hint="the wheel's binaries are malformed or hostile; do not use it")
+    return names
+
+
 def _dynamic_names(stream: BinaryIO, where: str) -> tuple[set[str], set[str]]:
     """``DT_NEEDED`` and ``DT_SONAME`` names of one whole ELF file."""
     from elftools.common.exceptions import ELFError
@@ -118,7 +130,7 @@ def _dynamic_names(stream: BinaryIO, where: str) -> tuple[set[str], set[str]]:
                     soname.add(str(entry.soname))
     except ELFError as err:
         raise MetadataError(f"{where} is not a readable ELF file: {err}") from err
-    return needed, soname
+    return _checked(needed, where), _checked(soname, where)
 
 
 # A shared object's name in a string table: NUL before and after, no path.
@@ -250,7 +262,8 @@ def _streamed_names(member: Member, elf: _Elf, where: str, budget: int) -> tuple
             raise MetadataError(f"{where}: a dynamic string runs past its table")
         return strings[offset:end].decode("utf-8", "replace")
 
-    return ({name(v) for t, v in tags if t == _DT_NEEDED}, {name(v) for t, v in tags if t == _DT_SONAME})
+    return (_checked({name(v) for t, v in tags if t == _DT_NEEDED}, where),
+            _checked({name(v) for t, v in tags if t == _DT_SONAME}, where))
 
 
 def read_remote_linkage(fetch: RangeFetch, filename: str, budget: int = STREAM_BUDGET) -> WheelLinkage:

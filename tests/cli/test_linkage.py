@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from nixgen.errors import MetadataError
 from nixgen.lock.pylock import read_pylock, write_pylock
 from nixgen.plan.linking import CC_RUNTIME_ATTR, link_libraries, soname_table
 from nixgen.pypi import Index
@@ -216,3 +217,31 @@ def test_pillow_as_a_wheel_gets_none_of_its_sdists_inputs(run: Any, tmp_path: Pa
     assert summary["pillow"]["buildInputs"] == ["gcc-lib"]
     assert summary["pillow"]["nativeBuildInputs"] == ["auto-patchelf-hook"]
     assert summary["pillow"]["env"] == {}
+
+
+def test_a_library_name_that_is_not_a_plain_file_name_is_refused(tmp_path: Path) -> None:
+    """Names read from a wheel's binaries reach Nix strings and messages: anything but a plain file name is
+    an error, whichever way the wheel is read."""
+    build = tmp_path / "build"
+    build.mkdir()
+    (build / "evil.c").write_text("int evil(void) { return 1; }\n")
+    (build / "mod.c").write_text("extern int evil(void);\nint f(void) { return evil(); }\n")
+    _gcc("-shared", "-fPIC", "-Wl,-soname,lib${evil}.so", build / "evil.c", "-o", build / "libevil.so")
+    _gcc("-shared", "-fPIC", "-Wl,--no-as-needed", build / "mod.c", "-o", build / "mod.so", build / "libevil.so")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as whl:
+        whl.write(build / "mod.so", "evil/_mod.cpython-313-x86_64-linux-gnu.so")
+        whl.writestr("evil-1.0.dist-info/METADATA", metadata_text("evil", "1.0"))
+    data = buf.getvalue()
+    path = tmp_path / f"evil-1.0-{TAG}.whl"
+    path.write_bytes(data)
+    with pytest.raises(MetadataError, match=r"the library name 'lib\$\{evil\}\.so' .* is not a plain file name"):
+        read_wheel_linkage(path)
+
+    def fetch(spec: str) -> tuple[bytes, int, int]:
+        first, _, last = spec.removeprefix("bytes=").partition("-")
+        start = len(data) - int(last) if not first else int(first)
+        return data[start:len(data) if not first else int(last) + 1], start, len(data)
+
+    # Read by ranges (the string table before the code), the name is never taken either.
+    assert "lib${evil}.so" not in read_remote_linkage(fetch, path.name).needed
