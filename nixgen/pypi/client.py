@@ -51,6 +51,7 @@ from nixgen.pypi.pages import (
     Page,
     Row,
     gc_paused,
+    group_rows,
     parse_html_page,
     parse_json_page,
     plain_filename,
@@ -280,7 +281,7 @@ class Index:
             task.run(self._lock)  # take it over if it is still queued behind other prefetches
             page = task.result()
             if page.rows is not None:
-                result = ProjectFiles(key, tuple(self._files_of(url, key, page, undated)))
+                result = self._files_of(url, key, page, undated)
                 self._projects[f"{key} undated" if undated else key] = result
                 return result
         where = (f"the index {redact_url(self.urls[0])}" if len(self.urls) == 1
@@ -288,18 +289,28 @@ class Index:
         raise ProjectNotFound(f"no project named {key} on {where}",
                               hint="check the name's spelling and the index URL (--index-url)")
 
-    def _files_of(self, index_url: str, key: str, page: Page, undated: bool = False) -> list[DistFile]:
-        """``DistFile`` objects of a page's rows; cached rows that do not decode are dropped and the page
-        fetched again (with a note)."""
+    def _files_of(self, index_url: str, key: str, page: Page, undated: bool = False) -> ProjectFiles:
+        """The project of a page's rows, its ``DistFile`` objects made per release as asked for; cached rows
+        that do not decode are dropped and the page fetched again (with a note)."""
         not_after = None if undated else self._not_after
+        url = f"{index_url}{key}/"
         try:
-            return rows_to_files(key, page.rows or (), not_after, page.dated)
+            groups = group_rows(page.rows or (), not_after, page.dated)
         except (ValueError, TypeError, IndexError, KeyError, OverflowError, AttributeError, OSError):
-            url = f"{index_url}{key}/"
             self.notes.append(f"the cached page of {key} ({redact_url(url)}) was unreadable; fetched it again")
             self.cache.drop_page(url)
-            fresh = self._load_page(index_url, key)
-            return rows_to_files(key, fresh.rows or (), not_after, fresh.dated)
+            page = self._load_page(index_url, key)
+            groups = group_rows(page.rows or (), not_after, page.dated)
+
+        def make(rows: Sequence[Row]) -> list[DistFile]:
+            try:
+                return rows_to_files(key, rows, None, page.dated)
+            except (ValueError, TypeError, IndexError, KeyError, OverflowError, AttributeError) as err:
+                self.cache.drop_page(url)
+                raise IndexAccessError(f"the cached page of {key} ({redact_url(url)}) is damaged: {err}",
+                                       hint="run nixgen again: the damaged page was dropped from the cache") from None
+
+        return ProjectFiles(key, groups, make)
 
     def prefetch(self, names: Iterable[str]) -> None:
         """Start fetching these projects' pages in the background (those the cache cannot answer)."""
@@ -385,6 +396,25 @@ class Index:
                 continue
             self._run(self._meta, key, self._load_metadata, file, background=True)
 
+    def prefetch_chosen(self, name: str, what: Hashable, choose: Callable[[ProjectFiles], Sequence[DistFile]]) -> None:
+        """In the background: the project's page, then the metadata of the files ``choose`` picks from it
+        (a nixpkgs candidate's: which file is read depends on the page); once per ``(name, what)``. Errors are
+        left for whoever asks for the same page or metadata in the foreground."""
+        if self.offline:
+            return
+        key = canonicalize_name(name)
+        self._run(self._jobs, ("chosen", key, what), self._page_then_metadata, key, choose, background=True)
+
+    def _page_then_metadata(self, key: str, choose: Callable[[ProjectFiles], Sequence[DistFile]]) -> None:
+        try:
+            files = choose(self.project(key))
+        except NixgenError:
+            return
+        for file in files:
+            fkey = _file_key(file)
+            if fkey not in self._meta and self.cache.metadata(fkey) is None:
+                self._run(self._meta, fkey, self._load_metadata, file, background=False)
+
     def sdist_build_system(self, file: DistFile) -> BuildSystem | None:
         """``[build-system]`` of an sdist's pyproject.toml (PEP 518): requires and build-backend."""
         if file.kind != "sdist":
@@ -402,7 +432,7 @@ class Index:
             if not isinstance(record, dict):
                 raise ValueError("not a JSON object")
             if record.get("metadata") is not None:
-                CoreMetadata.from_json(record["metadata"])
+                record["metadata"] = CoreMetadata.from_json(record["metadata"])  # parsed once, here
         except (ValueError, TypeError, KeyError, AttributeError):
             self.notes.append(f"the cached metadata of {what} was unreadable; reading it again")
             self.cache.drop_metadata(key)
@@ -738,10 +768,12 @@ def _decode(cached: PageRow) -> Page | None:
 
 
 def _metadata_of(record: dict[str, Any], file: DistFile) -> CoreMetadata:
-    if record.get("metadata") is None:
+    """The record's metadata: parsed already when it came from the cache (``_cached_record``)."""
+    found = record.get("metadata")
+    if found is None:
         raise MetadataError(record.get("error") or f"no metadata for {file.filename}",
                             hint="pin a version that has a wheel, or one whose sdist has static metadata")
-    return CoreMetadata.from_json(record["metadata"])
+    return found if isinstance(found, CoreMetadata) else CoreMetadata.from_json(found)
 
 
 def _sdist_json(info: SdistInfo) -> dict[str, Any]:

@@ -7,6 +7,7 @@ alone has over a thousand usable files), so :func:`make_distfile` builds them wi
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -37,12 +38,57 @@ class DistFile:
     metadata_sha256: str | None = field(default=None, compare=False, repr=False)  # PEP 658 hash, if given
 
 
-@dataclass(frozen=True)
 class ProjectFiles:
-    """A project's files on the index (all indexes merged, ``exclude_newer`` applied), in a stable order."""
+    """A project's files on the index (all indexes merged, ``exclude_newer`` applied), by release.
 
-    name: str
-    files: tuple[DistFile, ...]
+    A big project's page lists tens of thousands of files and a resolution looks at a few of its releases,
+    so each release's ``DistFile`` objects are made when first asked for, by ``make`` from the page's rows.
+    Releases keep the page's order (of each one's first file), and files within a release theirs."""
+
+    __slots__ = ("_groups", "_made", "_make", "name")
+
+    def __init__(self, name: str, groups: Mapping[Version, Sequence[Any]],
+                 make: Callable[[Sequence[Any]], Sequence[DistFile]]) -> None:
+        self.name = name
+        self._groups = groups
+        self._make = make
+        self._made: dict[Version, tuple[DistFile, ...]] = {}
+
+    @classmethod
+    def of(cls, name: str, files: Iterable[DistFile]) -> ProjectFiles:
+        """A project made of ready ``DistFile`` objects."""
+        groups: dict[Version, list[DistFile]] = {}
+        for f in files:
+            groups.setdefault(f.version, []).append(f)
+        return cls(name, groups, tuple)
+
+    @property
+    def versions(self) -> tuple[Version, ...]:
+        """Every release with at least one file, in page order."""
+        return tuple(self._groups)
+
+    def files_of(self, version: Version) -> tuple[DistFile, ...]:
+        """The files of one release (none for a version the page does not have)."""
+        made = self._made.get(version)
+        if made is None:
+            rows = self._groups.get(version)
+            made = self._made[version] = tuple(self._make(rows)) if rows else ()
+        return made
+
+    @property
+    def files(self) -> tuple[DistFile, ...]:
+        """Every file, release by release."""
+        return tuple(f for v in self._groups for f in self.files_of(v))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ProjectFiles):
+            return NotImplemented
+        return self.name == other.name and self.files == other.files
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"ProjectFiles({self.name!r}, {len(self._groups)} releases)"
 
 
 @dataclass(frozen=True)

@@ -380,6 +380,31 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+def group_rows(rows: Iterable[Row], not_after: float | None, dated: bool) -> dict[Version, list[Row]]:
+    """A page's rows by release (PEP 440 version, so ``1.0`` and ``1.0.0`` are one), without files uploaded
+    after ``not_after`` (POSIX seconds; see :func:`rows_to_files`); a row of the wrong shape is a ValueError."""
+    groups: dict[Version, list[Row]] = {}
+    by_text: dict[str, list[Row] | None] = {}
+    for row in rows:
+        if len(row) != 12:
+            raise ValueError(f"a page row with {len(row)} fields")
+        upload = row[8]
+        if not_after is not None and (upload > not_after if upload is not None else dated):
+            continue
+        text = row[2]
+        group = by_text.get(text)
+        if group is None:
+            if text in by_text:
+                continue  # not a PEP 440 version
+            version = _version(text)
+            if version is None:
+                by_text[text] = None
+                continue
+            group = by_text[text] = groups.setdefault(version, [])
+        group.append(row)
+    return groups
+
+
 def rows_to_files(project: str, rows: Iterable[Row], not_after: float | None, dated: bool) -> list[DistFile]:
     """``DistFile`` objects for ``rows``, without files uploaded after ``not_after`` (POSIX seconds).
 

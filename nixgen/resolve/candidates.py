@@ -25,7 +25,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Protocol
@@ -43,9 +43,25 @@ from nixgen.resolve.model import Artifact, BuildSystem, Candidate, FoundMetadata
 from nixgen.resolve.target import Target
 
 if TYPE_CHECKING:
+    from packaging.tags import Tag
+
     from nixgen.nixpkgs.snapshot import PythonSet
     from nixgen.pypi.model import CoreMetadata, DistFile, ProjectFiles
     from nixgen.pypi.vcs import GitFound
+
+
+def best_files(page: ProjectFiles, version: Version, ranks: Mapping[Tag, int]) -> list[DistFile]:
+    """The page's files of ``version``, best first to read its metadata from: wheels for the target by PEP 425
+    tag priority (``ranks``), then other wheels, then sdists; ties by file name, so the order is stable."""
+    far = len(ranks) + 1
+
+    def order(f: DistFile) -> tuple[int, int, str]:
+        if f.kind == "wheel":
+            rank = min((ranks.get(t, far) for t in f.tags), default=far)
+            return (0 if rank < far else 1, rank, f.filename)
+        return (2, 0, f.filename)
+
+    return sorted(page.files_of(version), key=order)
 
 
 class IndexLike(Protocol):
@@ -55,6 +71,8 @@ class IndexLike(Protocol):
     def metadata(self, file: DistFile) -> CoreMetadata: ...
     def prefetch(self, names: Iterable[str]) -> None: ...
     def prefetch_metadata(self, files: Iterable[DistFile]) -> None: ...
+    def prefetch_chosen(self, name: str, what: Hashable,
+                        choose: Callable[[ProjectFiles], Sequence[DistFile]]) -> None: ...
     def sdist_build_system(self, file: DistFile) -> BuildSystem | None: ...
     def direct(self, name: str, url: str) -> tuple[DistFile, CoreMetadata]: ...
     def git(self, name: str, url: str, *, python: str | None = None, allow_unboxed: bool = False,
@@ -331,21 +349,22 @@ class CandidateSource:
         page = self.page(cand.name, required=False)
         if page is None:
             return []
-        same = [f for f in page.files if f.version == cand.version]
-        if not same:
+        ranks = (target or self.metadata_target or self.target).tag_priority
+        found = best_files(page, cand.version, ranks)
+        if not found:
             # nixpkgs' version is kept whatever --exclude-newer says (the binary cache does not move), so its
             # metadata comes from the files of that version uploaded after the date too.
-            same = [f for f in self.index.project(cand.name, undated=True).files if f.version == cand.version]
-        ranks = (target or self.metadata_target or self.target).tag_priority
-        far = len(ranks) + 1
+            found = best_files(self.index.project(cand.name, undated=True), cand.version, ranks)
+        return found
 
-        def order(f: DistFile) -> tuple[int, int, str]:
-            if f.kind == "wheel":
-                rank = min((ranks.get(t, far) for t in f.tags), default=far)
-                return (0 if rank < far else 1, rank, f.filename)
-            return (2, 0, f.filename)
-
-        return sorted(same, key=order)
+    def prefetch_nix_metadata(self, cand: Candidate) -> None:
+        """Start reading, in the background, the metadata :meth:`NixpkgsCandidate.metadata` will read first
+        (its project page, then the best file of its version): a cold run then reads nixpkgs candidates'
+        metadata in parallel, as it does the index candidates' (``prefetch_metadata``)."""
+        ranks = (self.metadata_target or self.target).tag_priority
+        version = cand.version
+        self.index.prefetch_chosen(cand.name, ("nixpkgs", version),
+                                   lambda page: best_files(page, version, ranks)[:1])
 
     def _requires_python_ok(self, f: DistFile) -> bool:
         if not f.requires_python:
@@ -390,18 +409,16 @@ class CandidateSource:
         """The index's releases of ``name`` usable on the target, best first (newest final releases, then
         newest pre-releases; newest first overall with ``--pre``), made as they are asked for; why the others
         are not usable is appended to ``excluded`` as they are passed over."""
-        by_version: dict[Version, list[DistFile]] = defaultdict(list)
-        for f in page.files:
-            by_version[f.version].append(f)
+        versions, files_of = page.versions, page.files_of
         ranks = self.target.tag_priority
         own = self.target.interpreter_tag
         first_wheels: list[str | None] = []  # the oldest release with a wheel for the target: found once, if asked
 
         def wheels_from() -> str | None:
             if not first_wheels:
-                found = min((v for v, fs in by_version.items() if not v.is_prerelease
+                found = min((v for v in versions if not v.is_prerelease
                              and any(f.kind == "wheel" and not f.yanked and any(t.interpreter == own for t in f.tags)
-                                     for f in fs)), default=None)
+                                     for f in files_of(v))), default=None)
                 first_wheels.append(str(found) if found is not None else None)
             return first_wheels[0]
 
@@ -409,15 +426,15 @@ class CandidateSource:
 
         def later_wheels(version: Version) -> str | None:
             if not newest_cp:
-                newest_cp.append([(v, max(minors)) for v, fs in by_version.items() if not v.is_prerelease
-                                  and (minors := [m for f in fs if f.kind == "wheel" for t in f.tags
+                newest_cp.append([(v, max(minors)) for v in versions if not v.is_prerelease
+                                  and (minors := [m for f in files_of(v) if f.kind == "wheel" for t in f.tags
                                                   if (m := _cpython_minor(t.interpreter)) is not None])])
             found = max((m for v, m in newest_cp[0] if v > version), default=None)
             return f"cp3{found}" if found is not None else None
 
-        order = sorted(by_version, key=lambda v: (allow_pre or not v.is_prerelease, v), reverse=True)
+        order = sorted(versions, key=lambda v: (allow_pre or not v.is_prerelease, v), reverse=True)
         for version in order:
-            files = by_version[version]
+            files = files_of(version)
             usable = [f for f in files if not f.yanked or version in pinned]
             if not usable:
                 excluded.append(Exclusion(str(version), "is yanked (PEP 592: only your own == pin selects a "
@@ -457,10 +474,12 @@ class CandidateSource:
                 name=name, version=version, provider=provider, extras=extras,
                 artifact=Artifact(chosen.filename, chosen.url, chosen.sha256, chosen.size),
                 metadata_files=(chosen,),
+                # The project-wide facts are feasibility's, which judges only what is built from source.
                 release=ReleaseFacts(
                     uploaded=chosen.upload_time,
                     wheel_pythons=tuple(sorted({t.interpreter for f in files if f.kind == "wheel" for t in f.tags})),
-                    wheels_from=wheels_from(), later_wheels=later_wheels(version)),
+                    wheels_from=wheels_from() if provider == "sdist" else None,
+                    later_wheels=later_wheels(version) if provider == "sdist" else None),
             )
 
     def _direct_candidate(self, name: str, extras: frozenset[str], url: str) -> Candidate:
@@ -521,7 +540,7 @@ class CandidateSource:
             return None
         ranks = self.target.tag_priority
         far = len(ranks) + 1
-        wheels = sorted((f for f in page.files if f.version == cand.version and f.kind == "wheel"),
+        wheels = sorted((f for f in page.files_of(cand.version) if f.kind == "wheel"),
                         key=lambda f: (min((ranks.get(t, far) for t in f.tags), default=far), f.filename))
         for f in wheels:
             try:

@@ -99,7 +99,9 @@ class NixgenProvider(AbstractProvider[Req, Candidate, str]):
                     position += 1
                 if cand in bad or not all(self.is_satisfied_by(r, cand) for r in checks):
                     continue
-                if first and not cand.from_nixpkgs:
+                if first and cand.from_nixpkgs:
+                    self.source.prefetch_nix_metadata(cand)
+                elif first:
                     self.source.index.prefetch_metadata(cand.metadata_files)  # type: ignore[arg-type]
                 first = False
                 yield cand
