@@ -113,6 +113,11 @@ class _Packages(Mapping[str, NixPythonPackage]):
         self._rows = rows
         self._made: dict[str, NixPythonPackage] = {}
 
+    @property
+    def rows(self) -> dict[str, list[str]]:
+        """The parsed TSV rows, by attr (the fields of :class:`NixPythonPackage`)."""
+        return self._rows
+
     def __getitem__(self, attr: str) -> NixPythonPackage:
         pkg = self._made.get(attr)
         if pkg is None:
@@ -152,6 +157,17 @@ class PythonSet:
     _by_name: Mapping[str, tuple[str, ...]] = field(default_factory=dict, repr=False, compare=False)
     # Exact dependency edges (attr -> attrs it is built with), when the snapshot came from evaluating nixpkgs.
     edges: Mapping[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
+
+    def merged(self, base: PythonSet) -> PythonSet:
+        """This set plus the attrs of ``base`` it lacks (this one's interpreter version and edges)."""
+        if not isinstance(self.packages, _Packages) or not isinstance(base.packages, _Packages):
+            packages = dict(self.packages)  # sets made in code: their packages are made already
+            packages.update((a, base.packages[a]) for a in base.packages if a not in self.packages)
+            return PythonSet.build(self.interpreter, self.python_version, packages, self.edges)
+        rows = dict(self.packages.rows)  # read from the snapshot: packages are made as they are looked up
+        rows.update((a, r) for a, r in base.packages.rows.items() if a not in rows)
+        return PythonSet(self.interpreter, self.packages_attr, self.python_version, _Packages(rows),
+                         _group((a, r[1]) for a, r in rows.items()), self.edges)
 
     @classmethod
     def build(cls, interpreter: str, python_version: str, packages: Mapping[str, NixPythonPackage],
@@ -486,12 +502,7 @@ class Snapshot:
                 own: PythonSet | None = part.python_set(interpreter)
             except KeyError:
                 own = None
-            if own is None or base is None:
-                found = own or base
-            else:
-                merged = dict(own.packages)
-                merged.update((a, base.packages[a]) for a in base.packages if a not in own.packages)
-                found = PythonSet.build(interpreter, own.python_version, merged, own.edges)
+            found = own.merged(base) if own is not None and base is not None else own or base
         self._candidates[key] = found
         return found
 

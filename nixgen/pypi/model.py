@@ -45,7 +45,7 @@ class ProjectFiles:
     so each release's ``DistFile`` objects are made when first asked for, by ``make`` from the page's rows.
     Releases keep the page's order (of each one's first file), and files within a release theirs."""
 
-    __slots__ = ("_groups", "_made", "_make", "name")
+    __slots__ = ("_groups", "_made", "_make", "_newest", "name")
 
     def __init__(self, name: str, groups: Mapping[Version, Sequence[Any]],
                  make: Callable[[Sequence[Any]], Sequence[DistFile]]) -> None:
@@ -53,6 +53,7 @@ class ProjectFiles:
         self._groups = groups
         self._make = make
         self._made: dict[Version, tuple[DistFile, ...]] = {}
+        self._newest: tuple[Version, ...] | None = None
 
     @classmethod
     def of(cls, name: str, files: Iterable[DistFile]) -> ProjectFiles:
@@ -66,6 +67,12 @@ class ProjectFiles:
     def versions(self) -> tuple[Version, ...]:
         """Every release with at least one file, in page order."""
         return tuple(self._groups)
+
+    def newest_first(self) -> tuple[Version, ...]:
+        """The releases, newest first (PEP 440 order; sorted once, for every target that asks)."""
+        if self._newest is None:
+            self._newest = tuple(sorted(self._groups, reverse=True))
+        return self._newest
 
     def files_of(self, version: Version) -> tuple[DistFile, ...]:
         """The files of one release (none for a version the page does not have)."""

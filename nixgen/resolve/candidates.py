@@ -432,7 +432,9 @@ class CandidateSource:
             found = max((m for v, m in newest_cp[0] if v > version), default=None)
             return f"cp3{found}" if found is not None else None
 
-        order = sorted(versions, key=lambda v: (allow_pre or not v.is_prerelease, v), reverse=True)
+        newest = page.newest_first()
+        order = newest if allow_pre else [*(v for v in newest if not v.is_prerelease),
+                                          *(v for v in newest if v.is_prerelease)]
         for version in order:
             files = files_of(version)
             usable = [f for f in files if not f.yanked or version in pinned]
