@@ -11,10 +11,18 @@ system's own candidates, is its resolution. Any difference (a wheel missing for 
 evaluates otherwise, another nixpkgs version) and the system is resolved on its own. This is uv's universal
 resolution turned around: uv forks where markers differ; here systems share a resolution where nothing
 they would see differs.
+
+Where something differs (torch's CUDA libraries are dependencies on x86_64 Linux only), :func:`carried`
+tries the other system's versions as this system's resolution: each project at the version the other
+system pinned, as this system's own candidate, kept only if that is a resolution here and every pin is the
+candidate this system's search would try first for it (the first of its candidates that all the
+requirements on it allow). The systems then share their versions, as uv's universal resolution keeps one
+version across forks where it can; only where that fails does a system search on its own.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
@@ -64,6 +72,7 @@ class Shared:
     recordings: list[Recording] = field(default_factory=list)
     searches: int = 0  # resolvelib searches made
     replayed: int = 0  # resolutions re-used from another system's recording
+    carried: int = 0  # resolutions made of another system's versions (:func:`carried`)
     traded: int = 0  # min-build second resolutions made by trading pins of the first
 
 
@@ -102,6 +111,49 @@ def replay(recording: Recording, provider: NixgenProvider, reqs: list[Req],
     except NixgenError:
         return None  # this system's answers differ (a missing page, unreadable metadata): resolve it alone
     return {ident: own[c] for ident, c in recording.mapping.items()}
+
+
+def carried(base: Mapping[str, Candidate], provider: NixgenProvider, reqs: list[Req],
+            constraints: Mapping[str, Sequence[Req]]) -> dict[str, Candidate] | None:
+    """Another system's resolution ``base`` carried over to ``provider``'s system (see the module docstring):
+    the identifiers this system needs, each pinned to this system's candidate at ``base``'s version, if every
+    pin is the first of its candidates that all the requirements on it (the user's, the constraints, the
+    pins' dependencies here) allow; else None (search)."""
+    if any(r.hashes for r in reqs) or any(r.hashes for rs in constraints.values() for r in rs):
+        return None  # as in replay(): a --hash check differs between platforms' files
+    source = provider.source
+    on: dict[str, list[Req]] = defaultdict(list)  # the requirements on each identifier
+    for r in reqs:
+        on[r.identifier].append(r)
+    mapping: dict[str, Candidate] = {}
+    stack = [r.identifier for r in reversed(reqs)]
+    try:
+        while stack:
+            ident = stack.pop()
+            if ident in mapping:
+                continue
+            theirs = base.get(ident)
+            if theirs is None:
+                return None  # needed here, not there: a search finds what to pin
+            first = on[ident][0]
+            mine = next((c for c in source.candidates(first.name, first.extras, on[ident])
+                         if c.version == theirs.version and c.provider == theirs.provider), None)
+            if mine is None:
+                return None
+            mapping[ident] = mine
+            for dep in provider.get_dependencies(mine):
+                on[dep.identifier].append(dep)
+                stack.append(dep.identifier)
+        for ident, pinned in mapping.items():
+            asked = on[ident]
+            checks = [*asked, *constraints.get(pinned.name, ())]
+            best = next((c for c in source.candidates(asked[0].name, asked[0].extras, asked)
+                         if all(provider.is_satisfied_by(r, c) for r in checks)), None)
+            if best != pinned:
+                return None
+    except NixgenError:
+        return None
+    return mapping
 
 
 def traded(base: Mapping[str, Candidate], provider: NixgenProvider, reqs: list[Req],

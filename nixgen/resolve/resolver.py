@@ -19,7 +19,7 @@ from nixgen.resolve.candidates import CandidateSource, IndexLike
 from nixgen.resolve.explain import explain_conflict
 from nixgen.resolve.model import Artifact, Candidate, Pin, Provider, Relaxation, Req, Resolution
 from nixgen.resolve.provider import NixgenProvider, ProviderMemo
-from nixgen.resolve.replay import Recording, Shared, replay, traded
+from nixgen.resolve.replay import Recording, Shared, carried, replay, traded
 from nixgen.resolve.target import Target
 
 if TYPE_CHECKING:
@@ -121,9 +121,14 @@ def resolve(reqset: RequirementSet, index: IndexLike, pyset: PythonSet | None, t
     index.prefetch({r.name for r in reqs})
     provider = NixgenProvider(source, constraints, memo.provider)
     shared = shared if shared is not None else Shared()
-    for recording in shared.recordings:
-        if recording.options == options and (mapping := replay(recording, provider, reqs, constraints)):
+    recordings = [r for r in shared.recordings if r.options == options]
+    for recording in recordings:
+        if (mapping := replay(recording, provider, reqs, constraints)) is not None:
             shared.replayed += 1
+            return _first(memo, options, mapping, reqs, provider, target, source)
+    for recording in recordings:
+        if (mapping := carried(recording.mapping, provider, reqs, constraints)) is not None:
+            shared.carried += 1
             return _first(memo, options, mapping, reqs, provider, target, source)
     if (options.prefer_wheels and memo.first is not None
             and (mapping := traded(memo.first, provider, reqs, constraints, options.prefer_wheels)) is not None):

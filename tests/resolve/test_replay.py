@@ -39,6 +39,10 @@ def index(tmp_path: Path, make_index_server: Callable[[Path], IndexServer]) -> I
     ix.add_wheel("shapely", "1.8")
     ix.add_wheel("needs-old", "1.0", requires=["shapely<2"])
     ix.add_wheel("geo", "1.0", requires=["shapely"])
+    # gpu needs its CUDA library on x86_64 only; capped holds pure back on x86_64 only.
+    ix.add_wheel("gpu", "1.0", requires=["cuda-lib; platform_machine == 'x86_64'", "lib"])
+    ix.add_wheel("cuda-lib", "12.0")
+    ix.add_wheel("capped", "1.0", requires=["pure<3; platform_machine == 'x86_64'"])
     server = make_index_server(ix.write())
     return Index([server.url], cache_dir=tmp_path / "cache")
 
@@ -75,6 +79,20 @@ def test_a_marker_or_a_missing_wheel_makes_a_system_search_on_its_own(index: Ind
         assert shared.searches == 2 and shared.replayed == 1  # aarch64 Linux and macOS agree on native 1.0
         assert [r.pin("native").version for r in native] == ["2.0", "1.0", "1.0"]  # type: ignore[union-attr]
         assert native == [_resolve(index, "native\n", t) for t in (LINUX, ARM, MAC)]
+
+
+def test_a_system_whose_answers_differ_keeps_the_versions_where_its_own_search_would_pick_them(index: Index) -> None:
+    with index:
+        # aarch64 Linux does not need cuda-lib: the x86_64 resolution, less cuda-lib, is its resolution.
+        gpu, shared = _together(index, "gpu\n", (LINUX, ARM))
+        assert (shared.searches, shared.replayed, shared.carried) == (1, 0, 1)
+        assert "cuda-lib" in {p.name for p in gpu[0].pins} and "cuda-lib" not in {p.name for p in gpu[1].pins}
+        assert gpu == [_resolve(index, "gpu\n", t) for t in (LINUX, ARM)]
+        # capped holds pure at 2.5 on x86_64 only; aarch64's own search picks pure 3.0, so it searches.
+        capped, shared = _together(index, "capped\npure\n", (LINUX, ARM))
+        assert (shared.searches, shared.carried) == (2, 0)
+        assert [r.pin("pure").version for r in capped] == ["2.5", "3.0"]  # type: ignore[union-attr]
+        assert capped == [_resolve(index, "capped\npure\n", t) for t in (LINUX, ARM)]
 
 
 def test_different_nixpkgs_versions_are_not_shared(index: Index) -> None:
