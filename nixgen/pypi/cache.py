@@ -27,7 +27,8 @@ from typing import IO
 from nixgen.errors import UsageError
 from nixgen.pypi.pages import valid_sha256
 
-SCHEMA_VERSION = 3  # bump when a table's layout or the row format of pages/metadata changes
+SCHEMA_VERSION = 4  # bump when a table's layout or the row format of pages/metadata changes
+_PAGES_ONLY = {3}  # older schemas whose metadata and direct tables are still good (only pages changed)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS pages (
@@ -118,8 +119,9 @@ class Cache:
                         conn.execute("COMMIT")
                         return conn
                     conn.execute("DROP TABLE IF EXISTS pages")
-                    conn.execute("DROP TABLE IF EXISTS metadata")
-                    conn.execute("DROP TABLE IF EXISTS direct")
+                    if conn.execute("PRAGMA user_version").fetchone()[0] not in _PAGES_ONLY:
+                        conn.execute("DROP TABLE IF EXISTS metadata")
+                        conn.execute("DROP TABLE IF EXISTS direct")
                     for statement in _SCHEMA.split(";"):
                         if statement.strip():
                             conn.execute(statement)

@@ -12,7 +12,6 @@ Work runs in a thread pool when prefetched and inline otherwise; each page and e
 from __future__ import annotations
 
 import json
-import marshal
 import threading
 import time
 from collections.abc import Callable, Hashable, Iterable, MutableMapping, Sequence
@@ -49,12 +48,12 @@ from nixgen.pypi.model import CoreMetadata, DistFile, ProjectFiles
 from nixgen.pypi.pages import (
     ACCEPT,
     Page,
-    Row,
-    gc_paused,
-    group_rows,
+    group_releases,
+    page_of_body,
     parse_html_page,
     parse_json_page,
     plain_filename,
+    release_rows,
     rows_to_files,
     split_filename,
     valid_sha256,
@@ -280,7 +279,7 @@ class Index:
         for url, task in zip(self.urls, tasks, strict=True):
             task.run(self._lock)  # take it over if it is still queued behind other prefetches
             page = task.result()
-            if page.rows is not None:
+            if page.releases is not None:
                 result = self._files_of(url, key, page, undated)
                 self._projects[f"{key} undated" if undated else key] = result
                 return result
@@ -295,17 +294,17 @@ class Index:
         not_after = None if undated else self._not_after
         url = f"{index_url}{key}/"
         try:
-            groups = group_rows(page.rows or (), not_after, page.dated)
-        except (ValueError, TypeError, IndexError, KeyError, OverflowError, AttributeError, OSError):
+            groups = group_releases(page, not_after)
+        except (ValueError, TypeError):
             self.notes.append(f"the cached page of {key} ({redact_url(url)}) was unreadable; fetched it again")
             self.cache.drop_page(url)
             page = self._load_page(index_url, key)
-            groups = group_rows(page.rows or (), not_after, page.dated)
+            groups = group_releases(page, not_after)
 
-        def make(rows: Sequence[Row]) -> list[DistFile]:
+        def make(blobs: Sequence[bytes]) -> list[DistFile]:
             try:
-                return rows_to_files(key, rows, None, page.dated)
-            except (ValueError, TypeError, IndexError, KeyError, OverflowError, AttributeError) as err:
+                return rows_to_files(key, release_rows(blobs), not_after, page.dated)
+            except (ValueError, TypeError, IndexError, KeyError, OverflowError, AttributeError, EOFError) as err:
                 self.cache.drop_page(url)
                 raise IndexAccessError(f"the cached page of {key} ({redact_url(url)}) is damaged: {err}",
                                        hint="run nixgen again: the damaged page was dropped from the cache") from None
@@ -374,10 +373,10 @@ class Index:
             raise IndexAccessError(f"{redact_url(url)} sent a project page nixgen cannot read "
                                    f"({content_type[:60]}): {str(err)[:200]}",
                                    hint="is the index URL a PEP 503/691 simple index?") from None
-        body = marshal.dumps(tuple(rows), 4)
+        page = Page.of_rows(rows)
         self.cache.put_page(url, 200, resp.headers.get("ETag"), resp.headers.get("Last-Modified"),
-                            fresh_until, body)
-        return Page(tuple(rows))
+                            fresh_until, page.body())
+        return page
 
     # -- metadata -------------------------------------------------------------------------------------
     def metadata(self, file: DistFile) -> CoreMetadata:
@@ -760,11 +759,9 @@ def _decode(cached: PageRow) -> Page | None:
     if status == 404:
         return Page(None)
     try:
-        with gc_paused():
-            rows: tuple[Row, ...] = marshal.loads(body) if body is not None else ()
+        return page_of_body(body)
     except (ValueError, EOFError, TypeError):
         return None
-    return Page(rows) if isinstance(rows, tuple) else None
 
 
 def _metadata_of(record: dict[str, Any], file: DistFile) -> CoreMetadata:

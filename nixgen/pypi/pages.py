@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import gc
 import json
+import marshal
 import re
 from collections.abc import Iterable, Iterator
 from collections.abc import Set as AbstractSet
@@ -355,16 +356,49 @@ def parse_html_page(body: bytes, page_url: str, project: str, charset: str | Non
     return rows
 
 
+# One release of a page as the cache keeps it: the version as written in file names, its earliest upload
+# time (None if no file is dated), whether any of its files is undated, and its rows (marshalled): a warm
+# run decodes only the releases it looks at.
+Release = tuple[str, "float | None", bool, bytes]
+
+
 @dataclass(frozen=True)
 class Page:
-    """A parsed project page as the cache keeps it; ``rows`` is None for a project the index lacks."""
+    """A parsed project page as the cache keeps it, by release (page order); ``releases`` is None for a
+    project the index lacks. ``dated``: the index gives upload times (PEP 700) for its files."""
 
-    rows: tuple[Row, ...] | None
+    releases: tuple[Release, ...] | None
+    dated: bool = False
 
-    @property
-    def dated(self) -> bool:
-        """Whether the index gives upload times (PEP 700) for this page's files."""
-        return self.rows is not None and any(r[8] is not None for r in self.rows)
+    @classmethod
+    def of_rows(cls, rows: Iterable[Row]) -> Page:
+        """The page of freshly parsed rows."""
+        by_text: dict[str, list[Row]] = {}
+        for row in rows:
+            by_text.setdefault(row[2], []).append(row)
+        releases = []
+        for text, group in by_text.items():
+            times = [r[8] for r in group if r[8] is not None]
+            releases.append((text, min(times) if times else None, len(times) < len(group),
+                             marshal.dumps(tuple(group), 4)))
+        return cls(tuple(releases), any(r[1] is not None for r in releases))
+
+    def body(self) -> bytes:
+        """What the cache stores (:func:`page_of_body` reads it back)."""
+        return marshal.dumps((self.dated, self.releases or ()), 4)
+
+
+def page_of_body(body: bytes | None) -> Page:
+    """The page a cache body holds; ValueError, EOFError or TypeError when it is not one."""
+    if body is None:
+        return Page(())
+    with gc_paused():
+        data = marshal.loads(body)
+    if not (isinstance(data, tuple) and len(data) == 2 and isinstance(data[0], bool) and isinstance(data[1], tuple)
+            and all(isinstance(r, tuple) and len(r) == 4 and isinstance(r[0], str) and isinstance(r[3], bytes)
+                    for r in data[1])):
+        raise ValueError("not a cached page")
+    return Page(data[1], data[0])
 
 
 @contextmanager
@@ -380,29 +414,29 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def group_rows(rows: Iterable[Row], not_after: float | None, dated: bool) -> dict[Version, list[Row]]:
-    """A page's rows by release (PEP 440 version, so ``1.0`` and ``1.0.0`` are one), without files uploaded
-    after ``not_after`` (POSIX seconds; see :func:`rows_to_files`); a row of the wrong shape is a ValueError."""
-    groups: dict[Version, list[Row]] = {}
-    by_text: dict[str, list[Row] | None] = {}
-    for row in rows:
-        if len(row) != 12:
-            raise ValueError(f"a page row with {len(row)} fields")
-        upload = row[8]
-        if not_after is not None and (upload > not_after if upload is not None else dated):
+def group_releases(page: Page, not_after: float | None) -> dict[Version, list[bytes]]:
+    """A page's releases by PEP 440 version (``1.0`` and ``1.0.0`` are one), each as its marshalled rows,
+    without the releases none of whose files is old enough for ``not_after`` (see :func:`rows_to_files`)."""
+    groups: dict[Version, list[bytes]] = {}
+    dated = page.dated
+    for text, earliest, undated, blob in page.releases or ():
+        if not_after is not None and not ((earliest is not None and earliest <= not_after) or (undated and not dated)):
             continue
-        text = row[2]
-        group = by_text.get(text)
-        if group is None:
-            if text in by_text:
-                continue  # not a PEP 440 version
-            version = _version(text)
-            if version is None:
-                by_text[text] = None
-                continue
-            group = by_text[text] = groups.setdefault(version, [])
-        group.append(row)
+        version = _version(text)
+        if version is not None:
+            groups.setdefault(version, []).append(blob)
     return groups
+
+
+def release_rows(blobs: Iterable[bytes]) -> list[Row]:
+    """The rows of a release's marshalled groups (:func:`group_releases`); ValueError if one is not a row."""
+    rows: list[Row] = []
+    for blob in blobs:
+        for row in marshal.loads(blob):
+            if not isinstance(row, tuple) or len(row) != 12:
+                raise ValueError("a page row of the wrong shape")
+            rows.append(row)
+    return rows
 
 
 def rows_to_files(project: str, rows: Iterable[Row], not_after: float | None, dated: bool) -> list[DistFile]:

@@ -203,6 +203,37 @@ def test_a_cached_page_that_does_not_decode_is_fetched_again(server: IndexServer
     assert same_as_fresh(server, cache, tmp_path, "pkg") == first
 
 
+def test_a_damaged_release_in_a_cached_page_is_a_clear_error_and_is_read_again(server: IndexServer,
+                                                                                tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    first = warm(server, cache)
+    with sqlite3.connect(db(cache)) as conn:
+        (body,) = conn.execute("SELECT body FROM pages").fetchone()
+        dated, releases = marshal.loads(body)
+        damaged = tuple((text, earliest, undated, b"\xff\x00rot") for text, earliest, undated, _ in releases)
+        conn.execute("UPDATE pages SET body=?", (marshal.dumps((dated, damaged)),))
+    with index_for(server, cache, offline=True) as index, pytest.raises(IndexAccessError) as err:
+        index.project("pkg").files  # noqa: B018 (a release's files are made when asked for)
+    assert "cached page of pkg" in err.value.message and "damaged" in err.value.message
+    assert err.value.hint is not None and "dropped" in err.value.hint
+    server.reset()
+    with index_for(server, cache) as index:  # the damaged page was dropped: read again
+        assert described(index, "pkg") == first
+    assert server.count("/simple/") == 1
+
+
+def test_a_cache_of_the_previous_schema_keeps_its_metadata(server: IndexServer, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    first = warm(server, cache)
+    with sqlite3.connect(db(cache)) as conn:
+        conn.execute("PRAGMA user_version=3")  # as the last release left it (its pages had another layout)
+    server.reset()
+    with index_for(server, cache) as index:
+        assert described(index, "pkg") == first
+    assert server.count("/simple/") == 1  # pages are read again ...
+    assert server.count("/files/") == 0  # ... metadata is not
+
+
 def test_a_cached_metadata_record_that_does_not_decode_is_read_again(server: IndexServer, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     first = warm(server, cache)
