@@ -301,7 +301,7 @@ class Index:
             page = self._load_page(index_url, key)
             groups = group_releases(page, not_after)
 
-        def make(blobs: Sequence[bytes]) -> list[DistFile]:
+        def make(blobs: Sequence[bytes]) -> list[DistFile]:  # a release's spellings' rows
             try:
                 return rows_to_files(key, release_rows(blobs), not_after, page.dated)
             except (ValueError, TypeError, IndexError, KeyError, OverflowError, AttributeError, EOFError) as err:

@@ -48,7 +48,7 @@ def parse_metadata(raw: bytes | str, *, source: str, trusted: bool, where: str) 
         raise MetadataError(f"{where}: the metadata has no Name or Version")
     return CoreMetadata(
         name=name, version=version,
-        requires_dist=_requirements(fields.get("requires_dist", []), where),
+        parsed=_requirements(fields.get("requires_dist", []), where),
         requires_python=fields.get("requires_python") or None,
         provides_extra=tuple(canonicalize_name(e) for e in fields.get("provides_extra", [])),
         source=source, trusted=trusted)
@@ -143,7 +143,7 @@ def _from_pyproject(project: dict[str, Any], version: str, where: str) -> CoreMe
         deps += [_with_extra(r, name) for r in _requirements(lines, where)]
     requires_python = None if "requires-python" in dynamic else project.get("requires-python")
     return CoreMetadata(name=str(project["name"]), version=str(project.get("version") or version),
-                        requires_dist=tuple(deps), requires_python=requires_python,
+                        parsed=tuple(deps), requires_python=requires_python,
                         provides_extra=tuple(extras), source="pyproject",
                         trusted="optional-dependencies" not in dynamic)
 
@@ -175,7 +175,7 @@ def _from_requires_txt(text: str, name: str, version: str, requires_python: str 
         except InvalidMarker as err:
             raise MetadataError(f"{where}: invalid marker in requires.txt: {err}") from err
         deps.append(req)
-    return CoreMetadata(name=name, version=version, requires_dist=tuple(deps),
+    return CoreMetadata(name=name, version=version, parsed=tuple(deps),
                         requires_python=requires_python, provides_extra=tuple(extras), source="egg-info",
                         trusted=False)
 
@@ -236,7 +236,7 @@ def read_sdist(path: Path, filename: str, version: str) -> SdistInfo:
         return done(parse_metadata(pkg_info or b"", source="pkg-info", trusted=False,
                                    where=f"{where}: PKG-INFO"))
     if has_egg_info:  # setuptools writes requires.txt only when there are requirements
-        return done(CoreMetadata(name=name, version=str(fields.get("version") or version), requires_dist=(),
+        return done(CoreMetadata(name=name, version=str(fields.get("version") or version), parsed=(),
                                  requires_python=requires_python, provides_extra=(), source="egg-info",
                                  trusted=False))
     return done(None, f"{filename} declares its dependencies only through its build (setup.py or dynamic "

@@ -29,9 +29,9 @@ from urllib.parse import urljoin
 
 from packaging.tags import Tag, parse_tag
 from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
+from packaging.version import InvalidVersion
 
-from nixgen.pypi.model import DistFile, make_distfile
+from nixgen.pypi.model import DistFile, make_distfile, parse_version, release_key
 from nixgen.pypi.urls import redact_url, strip_userinfo
 
 # (filename, url, version, is_wheel, tag string, sha256, requires-python, yanked, upload time (POSIX seconds),
@@ -72,12 +72,7 @@ def tags_fit_nix(tag_string: str) -> bool:
         return False
 
 
-@lru_cache(maxsize=65536)
-def _version(text: str) -> Version | None:
-    try:
-        return Version(text)
-    except InvalidVersion:
-        return None
+_version = parse_version
 
 
 @lru_cache(maxsize=4096)
@@ -357,9 +352,9 @@ def parse_html_page(body: bytes, page_url: str, project: str, charset: str | Non
 
 
 # One release of a page as the cache keeps it: the version as written in file names, its earliest upload
-# time (None if no file is dated), whether any of its files is undated, and its rows (marshalled): a warm
-# run decodes only the releases it looks at.
-Release = tuple[str, "float | None", bool, bytes]
+# time (None if no file is dated), whether any of its files is undated, the version's release_key, and its
+# rows (marshalled): a warm run decodes only the releases it looks at, and parses no version it need not.
+Release = tuple[str, "float | None", bool, str, bytes]
 
 
 @dataclass(frozen=True)
@@ -379,7 +374,7 @@ class Page:
         releases = []
         for text, group in by_text.items():
             times = [r[8] for r in group if r[8] is not None]
-            releases.append((text, min(times) if times else None, len(times) < len(group),
+            releases.append((text, min(times) if times else None, len(times) < len(group), release_key(text),
                              marshal.dumps(tuple(group), 4)))
         return cls(tuple(releases), any(r[1] is not None for r in releases))
 
@@ -395,8 +390,8 @@ def page_of_body(body: bytes | None) -> Page:
     with gc_paused():
         data = marshal.loads(body)
     if not (isinstance(data, tuple) and len(data) == 2 and isinstance(data[0], bool) and isinstance(data[1], tuple)
-            and all(isinstance(r, tuple) and len(r) == 4 and isinstance(r[0], str) and isinstance(r[3], bytes)
-                    for r in data[1])):
+            and all(isinstance(r, tuple) and len(r) == 5 and isinstance(r[0], str) and isinstance(r[3], str)
+                    and isinstance(r[4], bytes) for r in data[1])):
         raise ValueError("not a cached page")
     return Page(data[1], data[0])
 
@@ -414,17 +409,16 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def group_releases(page: Page, not_after: float | None) -> dict[Version, list[bytes]]:
-    """A page's releases by PEP 440 version (``1.0`` and ``1.0.0`` are one), each as its marshalled rows,
-    without the releases none of whose files is old enough for ``not_after`` (see :func:`rows_to_files`)."""
-    groups: dict[Version, list[bytes]] = {}
+def group_releases(page: Page, not_after: float | None) -> dict[str, list[tuple[str, bytes]]]:
+    """A page's releases by :func:`release_key` (``1.0`` and ``1.0.0`` are one), each spelling with its
+    marshalled rows, without the releases none of whose files is old enough for ``not_after`` (see
+    :func:`rows_to_files`)."""
+    groups: dict[str, list[tuple[str, bytes]]] = {}
     dated = page.dated
-    for text, earliest, undated, blob in page.releases or ():
+    for text, earliest, undated, key, blob in page.releases or ():
         if not_after is not None and not ((earliest is not None and earliest <= not_after) or (undated and not dated)):
             continue
-        version = _version(text)
-        if version is not None:
-            groups.setdefault(version, []).append(blob)
+        groups.setdefault(key, []).append((text, blob))
     return groups
 
 

@@ -340,7 +340,7 @@ def _static(data: dict[str, Any], version: str | None, where: str) -> CoreMetada
                 reqs.append(Requirement(f"{req} ; {marker}"))
     except (InvalidRequirement, TypeError, AttributeError) as err:
         raise MetadataError(f"{where}: its pyproject.toml [project] cannot be read: {err}") from None
-    return CoreMetadata(name=project["name"], version=own, requires_dist=tuple(reqs),
+    return CoreMetadata(name=project["name"], version=own, parsed=tuple(reqs),
                         requires_python=project.get("requires-python"),
                         provides_extra=tuple(str(canonicalize_name(e)) for e in extras), source="vcs",
                         trusted=True)

@@ -672,7 +672,7 @@ class LocalCandidate(Candidate):
             reqs += [Requirement(f"{t} ; extra == '{extra}'") if ";" not in t
                      else Requirement(f"{t.split(';', 1)[0]} ; ({t.split(';', 1)[1]}) and extra == '{extra}'")
                      for t in texts]
-        md = CoreMetadata(name=project.name, version=project.version, requires_dist=tuple(reqs),
+        md = CoreMetadata(name=project.name, version=project.version, parsed=tuple(reqs),
                           requires_python=project.requires_python,
                           provides_extra=tuple(e for e, _ in project.optional), source="pyproject",
                           trusted=True)

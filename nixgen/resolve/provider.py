@@ -200,7 +200,7 @@ class NixgenProvider(AbstractProvider[Req, Candidate, str]):
         # A nixpkgs package is used as nixpkgs built it: what its expression deletes from the metadata
         # (nixpkgs-removes) is not part of it.
         dropped = applied.remove_dependencies | (applied.nixpkgs_removes if cand.from_nixpkgs else frozenset())
-        declared = [r for r in meta.requires_dist if canonicalize_name(r.name) not in dropped]
+        declared = [r for r in meta.requirements(cand.extras) if canonicalize_name(r.name) not in dropped]
         if not cand.extras:
             declared += [Requirement(text) for text in applied.dependencies]
         for req in declared:

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from nixgen.errors import HashMismatch, MetadataError, OfflineMiss
-from nixgen.pypi import DistFile, Index
+from nixgen.pypi import CoreMetadata, DistFile, Index
+from nixgen.pypi.model import only_extra
 from tests.indexserver import FixtureIndex, IndexServer, build_wheel, metadata_text
 from tests.pypi.helpers import index_for
 
@@ -315,3 +316,41 @@ def test_whole_download_is_retried(tmp_path: Path, make_index_server: Make) -> N
         index.http.timeout = 0.3
         assert index.metadata(file).source == "download"
     assert [r.status for r in server.requests if r.path.endswith(".whl")][-1] == 200
+
+
+# -- entries for one extra, read from the cache as text -----------------------------------------------------
+@pytest.mark.parametrize(("text", "extra"), [
+    ('a; extra == "dev"', "dev"),
+    ('a>=1; python_version < "3.11" and extra == "dev"', "dev"),
+    ('a; (python_version < "3" or os_name == "nt") and extra == "Dev_X"', "dev-x"),
+    ('a; sys_platform == " or " and extra == "x"', "x"),
+    ('a; python_version < "3.11" or extra == "dev"', None),
+    ('a; python_version < "3" or os_name == "nt" and extra == "x"', None),
+    ('a; platform_machine == "x86_64" and extra == "x" and python_version > "3"', None),
+    ('a; extra != "x"', None),
+    ("a", None),
+    ('a @ https://host.invalid/a;b.whl ; extra == "q"', None),
+])
+def test_only_extra_defers_just_the_entries_that_need_their_extra(text: str, extra: str | None) -> None:
+    assert only_extra(text) == extra
+
+
+def test_cached_metadata_keeps_its_order_and_parses_an_extra_only_when_asked() -> None:
+    texts = ['base>=1', 'dev-tool; extra == "dev"', 'linux-only; sys_platform == "linux"',
+             'doc-tool; python_version >= "3.9" and extra == "docs"', 'other; extra == "dev"']
+    md = CoreMetadata.from_json({"name": "p", "version": "1", "requires_dist": texts, "requires_python": None,
+                                 "provides_extra": ["dev", "docs"], "source": "pep658", "trusted": True})
+    assert [str(r) for r in md.parsed] == [texts[0], texts[2]]  # the others are text until asked for
+    assert [str(r) for r in md.requirements()] == [texts[0], texts[2]]
+    assert [str(r) for r in md.requirements({"dev"})] == [texts[0], texts[1], texts[2], texts[4]]
+    assert [str(r) for r in md.all_requirements()] == [str(r) for r in md.requires_dist] == texts
+    assert md.to_json()["requires_dist"] == texts
+
+
+def test_a_damaged_deferred_entry_is_a_metadata_error() -> None:
+    md = CoreMetadata.from_json({"name": "p", "version": "1", "requires_dist": ['b c d; extra == "x"'],
+                                 "requires_python": None, "provides_extra": ["x"], "source": "pep658",
+                                 "trusted": True})
+    assert md.requirements() == []
+    with pytest.raises(MetadataError, match="not PEP 508"):
+        md.requirements({"x"})
