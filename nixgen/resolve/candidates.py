@@ -176,6 +176,7 @@ class CandidateSource:
     _pages: dict[str, ProjectFiles | None] = field(default_factory=dict)
     _lists: dict[tuple[str, frozenset[str], bool, frozenset[str], str | None], _Lazy] = field(default_factory=dict)
     _direct: dict[str, tuple[DistFile, CoreMetadata]] = field(default_factory=dict)
+    _ranks: dict[frozenset[Tag], int] = field(default_factory=dict)
 
     # -- index access -------------------------------------------------------------------------------
     def page(self, name: str, *, required: bool) -> ProjectFiles | None:
@@ -366,6 +367,15 @@ class CandidateSource:
         self.index.prefetch_chosen(cand.name, ("nixpkgs", version),
                                    lambda page: best_files(page, version, ranks)[:1])
 
+    def _tag_rank(self, tags: frozenset[Tag]) -> int:
+        """The best PEP 425 priority of a wheel's tags for the target (0 = best), -1 if none installs; once per
+        tag set (wheels share their tag sets, see ``nixgen.pypi.pages``)."""
+        rank = self._ranks.get(tags)
+        if rank is None:
+            ranks = self.target.tag_priority
+            rank = self._ranks[tags] = min((ranks[t] for t in tags if t in ranks), default=-1)
+        return rank
+
     def _requires_python_ok(self, f: DistFile) -> bool:
         if not f.requires_python:
             return True
@@ -410,7 +420,7 @@ class CandidateSource:
         newest pre-releases; newest first overall with ``--pre``), made as they are asked for; why the others
         are not usable is appended to ``excluded`` as they are passed over."""
         versions, files_of = page.versions, page.files_of
-        ranks = self.target.tag_priority
+        rank_of = self._tag_rank
         own = self.target.interpreter_tag
         first_wheels: list[str | None] = []  # the oldest release with a wheel for the target: found once, if asked
 
@@ -452,17 +462,15 @@ class CandidateSource:
                 rp = usable[0].requires_python
                 excluded.append(Exclusion(str(version), f"requires Python {rp}"))
                 continue
-            wheels = sorted(
-                ((min((ranks[t] for t in f.tags if t in ranks), default=-1), f) for f in fitting
-                 if f.kind == "wheel"),
-                key=lambda rf: (rf[0], rf[1].filename))
-            wheels = [(r, f) for r, f in wheels if r >= 0]
+            # The best wheel for the target: lowest PEP 425 tag rank, then by file name (stable).
+            wheel = min(((r, f.filename, f) for f in fitting if f.kind == "wheel" and (r := rank_of(f.tags)) >= 0),
+                        default=None, key=lambda rnf: rnf[:2])
             sdists = sorted((f for f in fitting if f.kind == "sdist"),
                             key=lambda f: (not f.filename.endswith(".tar.gz"), f.filename))
             chosen: DistFile | None = None
             provider: Provider
-            if forced != "sdist" and wheels:
-                chosen, provider = wheels[0][1], "wheel"
+            if forced != "sdist" and wheel is not None:
+                chosen, provider = wheel[2], "wheel"
             elif forced != "wheel" and sdists:
                 chosen, provider = sdists[0], "sdist"
             else:
