@@ -57,8 +57,11 @@ def _parts(plans: Sequence[Plan], nixpkgs: NixpkgsPin, header: Sequence[str], fl
     lines.append(f"nixpkgs: {nixpkgs.rev} ({nixpkgs.note})")
     local_src = {pkg.attr: nix_path(pkg.source_path, flake_dir or Path.cwd())
                  for plan in plans for pkg in plan.packages if pkg.source_path is not None}
-    shared_env = [a for a in first.environment if all(a in p.environment for p in plans[1:])]
-    system_env = [(p.system, [a for a in p.environment if a not in shared_env]) for p in plans]
+    envs = [p.environment for p in plans]
+    others = [set(e) for e in envs[1:]]
+    shared_env = [a for a in envs[0] if all(a in e for e in others)]
+    shared = set(shared_env)
+    system_env = [(p.system, [a for a in env if a not in shared]) for p, env in zip(plans, envs, strict=True)]
     environment = env.get_template("environment.nix.j2").render(
         interpreter=first.interpreter, environment=shared_env,
         system_environment=[(s, attrs) for s, attrs in system_env if attrs])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from packaging.specifiers import SpecifierSet
@@ -145,9 +146,14 @@ class Req:
     same_provider: Provider | None = None
     constraint: bool = False
 
-    @property
+    @cached_property
     def identifier(self) -> str:
         return identifier_for(self.name, self.extras)
+
+    @cached_property
+    def exact(self) -> bool:
+        """Does the specifier pin one version (``==`` or ``===``)? (Asked every resolution round.)"""
+        return any(s.operator in ("==", "===") for s in self.specifier)
 
     @property
     def relaxable(self) -> bool:

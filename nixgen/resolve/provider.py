@@ -46,7 +46,7 @@ def _preference(identifier: str, information: Mapping[str, Iterator[RequirementI
     backtrack, then the user's own requirements, then by name (so the order is stable)."""
     infos = list(information[identifier])
     direct = any(i.requirement.url for i in infos)
-    pinned = any(s.operator in ("==", "===") for i in infos for s in i.requirement.specifier)
+    pinned = any(i.requirement.exact for i in infos)
     from_user = any(i.parent is None for i in infos)
     name = identifier.split("[", 1)[0]
     return (not direct, not pinned, name not in causes, not from_user, identifier)
