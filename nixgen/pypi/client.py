@@ -48,6 +48,7 @@ from nixgen.pypi.model import CoreMetadata, DistFile, ProjectFiles
 from nixgen.pypi.pages import (
     ACCEPT,
     Page,
+    Release,
     group_releases,
     page_of_body,
     parse_html_page,
@@ -301,9 +302,9 @@ class Index:
             page = self._load_page(index_url, key)
             groups = group_releases(page, not_after)
 
-        def make(blobs: Sequence[bytes]) -> list[DistFile]:  # a release's spellings' rows
+        def make(spellings: Sequence[Release]) -> list[DistFile]:
             try:
-                return rows_to_files(key, release_rows(blobs), not_after, page.dated)
+                return rows_to_files(key, release_rows(spellings), not_after, page.dated)
             except (ValueError, TypeError, IndexError, KeyError, OverflowError, AttributeError, EOFError) as err:
                 self.cache.drop_page(url)
                 raise IndexAccessError(f"the cached page of {key} ({redact_url(url)}) is damaged: {err}",

@@ -53,6 +53,11 @@ def parse_version(text: str) -> Version | None:
         return None
 
 
+def _parsed(text: object) -> Version | None:
+    """A spelling from the cache as a version (None for anything else)."""
+    return parse_version(text) if isinstance(text, str) else None
+
+
 @lru_cache(maxsize=65536)
 def release_key(text: str) -> str:
     """The spelling all equal PEP 440 versions share (``1.0`` and ``1.0.0`` → ``1``)."""
@@ -64,13 +69,14 @@ class ProjectFiles:
 
     A big project's page lists tens of thousands of files and a resolution looks at a few of its releases,
     so each release's ``DistFile`` objects are made when first asked for, by ``make`` from what ``releases``
-    holds for it: by :func:`release_key`, each spelling of the version with its payload (the page's rows).
+    holds for it: by :func:`release_key`, its spellings, each a sequence whose first item is the version as
+    written (the page's rows of that spelling follow).
     Releases keep the page's order (of each one's first file), and files within a release theirs; versions
     are parsed only when someone asks for all of them."""
 
     __slots__ = ("_made", "_make", "_newest", "_releases", "_versions", "name")
 
-    def __init__(self, name: str, releases: Mapping[str, Sequence[tuple[str, Any]]],
+    def __init__(self, name: str, releases: Mapping[str, Sequence[Sequence[Any]]],
                  make: Callable[[Sequence[Any]], Sequence[DistFile]]) -> None:
         self.name = name
         self._releases = releases
@@ -85,13 +91,13 @@ class ProjectFiles:
         releases: dict[str, list[tuple[str, DistFile]]] = {}
         for f in files:
             releases.setdefault(release_key(str(f.version)), []).append((str(f.version), f))
-        return cls(name, releases, tuple)
+        return cls(name, releases, lambda spellings: [f for _, f in spellings])
 
     @property
     def versions(self) -> tuple[Version, ...]:
         """Every release with at least one file, in page order."""
         if self._versions is None:
-            found = (parse_version(spellings[0][0]) for spellings in self._releases.values())
+            found = (_parsed(spellings[0][0]) for spellings in self._releases.values() if spellings)
             self._versions = tuple(v for v in found if v is not None)
         return self._versions
 
@@ -106,7 +112,7 @@ class ProjectFiles:
         made = self._made.get(version)
         if made is None:
             spellings = self._releases.get(release_key(str(version)), ())
-            payloads = [p for text, p in spellings if parse_version(text) == version]
+            payloads = [sp for sp in spellings if _parsed(sp[0]) == version]
             made = self._made[version] = tuple(self._make(payloads)) if payloads else ()
         return made
 

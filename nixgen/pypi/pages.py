@@ -18,7 +18,7 @@ import gc
 import json
 import marshal
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -351,18 +351,19 @@ def parse_html_page(body: bytes, page_url: str, project: str, charset: str | Non
     return rows
 
 
-# One release of a page as the cache keeps it: the version as written in file names, its earliest upload
-# time (None if no file is dated), whether any of its files is undated, the version's release_key, and its
-# rows (marshalled): a warm run decodes only the releases it looks at, and parses no version it need not.
-Release = tuple[str, "float | None", bool, str, bytes]
+# One spelling of a release as the cache keeps it: the version as written in file names, its files'
+# earliest upload time (None if no file is dated), whether any of them is undated, and their rows
+# (marshalled). A page keeps its releases by release_key, so a warm run decodes only the releases it looks
+# at and parses no version it need not.
+Release = tuple[str, "float | None", bool, bytes]
 
 
 @dataclass(frozen=True)
 class Page:
-    """A parsed project page as the cache keeps it, by release (page order); ``releases`` is None for a
-    project the index lacks. ``dated``: the index gives upload times (PEP 700) for its files."""
+    """A parsed project page as the cache keeps it: release key → the release's spellings, in page order;
+    ``releases`` is None for a project the index lacks. ``dated``: the index gives upload times (PEP 700)."""
 
-    releases: tuple[Release, ...] | None
+    releases: dict[str, list[Release]] | None
     dated: bool = False
 
     @classmethod
@@ -371,27 +372,28 @@ class Page:
         by_text: dict[str, list[Row]] = {}
         for row in rows:
             by_text.setdefault(row[2], []).append(row)
-        releases = []
+        releases: dict[str, list[Release]] = {}
+        dated = False
         for text, group in by_text.items():
             times = [r[8] for r in group if r[8] is not None]
-            releases.append((text, min(times) if times else None, len(times) < len(group), release_key(text),
-                             marshal.dumps(tuple(group), 4)))
-        return cls(tuple(releases), any(r[1] is not None for r in releases))
+            dated = dated or bool(times)
+            releases.setdefault(release_key(text), []).append(
+                (text, min(times) if times else None, len(times) < len(group), marshal.dumps(tuple(group), 4)))
+        return cls(releases, dated)
 
     def body(self) -> bytes:
         """What the cache stores (:func:`page_of_body` reads it back)."""
-        return marshal.dumps((self.dated, self.releases or ()), 4)
+        return marshal.dumps((self.dated, self.releases or {}), 4)
 
 
 def page_of_body(body: bytes | None) -> Page:
-    """The page a cache body holds; ValueError, EOFError or TypeError when it is not one."""
+    """The page a cache body holds; ValueError, EOFError or TypeError when it is not one (a release of the
+    wrong shape is found when it is used: :func:`release_rows`)."""
     if body is None:
-        return Page(())
+        return Page({})
     with gc_paused():
         data = marshal.loads(body)
-    if not (isinstance(data, tuple) and len(data) == 2 and isinstance(data[0], bool) and isinstance(data[1], tuple)
-            and all(isinstance(r, tuple) and len(r) == 5 and isinstance(r[0], str) and isinstance(r[3], str)
-                    and isinstance(r[4], bytes) for r in data[1])):
+    if not (isinstance(data, tuple) and len(data) == 2 and isinstance(data[0], bool) and isinstance(data[1], dict)):
         raise ValueError("not a cached page")
     return Page(data[1], data[0])
 
@@ -409,24 +411,28 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def group_releases(page: Page, not_after: float | None) -> dict[str, list[tuple[str, bytes]]]:
-    """A page's releases by :func:`release_key` (``1.0`` and ``1.0.0`` are one), each spelling with its
-    marshalled rows, without the releases none of whose files is old enough for ``not_after`` (see
-    :func:`rows_to_files`)."""
-    groups: dict[str, list[tuple[str, bytes]]] = {}
+def group_releases(page: Page, not_after: float | None) -> Mapping[str, Sequence[Release]]:
+    """A page's releases by :func:`release_key` (``1.0`` and ``1.0.0`` are one), without the spellings none
+    of whose files is old enough for ``not_after`` (see :func:`rows_to_files`)."""
+    releases = page.releases or {}
+    if not_after is None:
+        return releases
     dated = page.dated
-    for text, earliest, undated, key, blob in page.releases or ():
-        if not_after is not None and not ((earliest is not None and earliest <= not_after) or (undated and not dated)):
-            continue
-        groups.setdefault(key, []).append((text, blob))
-    return groups
+    kept: dict[str, list[Release]] = {}
+    for key, spellings in releases.items():
+        old = [r for r in spellings if (r[1] is not None and r[1] <= not_after) or (r[2] and not dated)]
+        if old:
+            kept[key] = old
+    return kept
 
 
-def release_rows(blobs: Iterable[bytes]) -> list[Row]:
-    """The rows of a release's marshalled groups (:func:`group_releases`); ValueError if one is not a row."""
+def release_rows(spellings: Iterable[Release]) -> list[Row]:
+    """The rows of a release's spellings (:func:`group_releases`); ValueError if one is not of that shape."""
     rows: list[Row] = []
-    for blob in blobs:
-        for row in marshal.loads(blob):
+    for spelling in spellings:
+        if not isinstance(spelling, (tuple, list)) or len(spelling) != 4 or not isinstance(spelling[3], bytes):
+            raise ValueError("a cached release of the wrong shape")
+        for row in marshal.loads(spelling[3]):
             if not isinstance(row, tuple) or len(row) != 12:
                 raise ValueError("a page row of the wrong shape")
             rows.append(row)

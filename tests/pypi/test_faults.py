@@ -210,7 +210,8 @@ def test_a_damaged_release_in_a_cached_page_is_a_clear_error_and_is_read_again(s
     with sqlite3.connect(db(cache)) as conn:
         (body,) = conn.execute("SELECT body FROM pages").fetchone()
         dated, releases = marshal.loads(body)
-        damaged = tuple((text, earliest, undated, key, b"\xff\x00rot") for text, earliest, undated, key, _ in releases)
+        damaged = {key: [(text, earliest, undated, b"\xff\x00rot") for text, earliest, undated, _ in spellings]
+                   for key, spellings in releases.items()}
         conn.execute("UPDATE pages SET body=?", (marshal.dumps((dated, damaged)),))
     with index_for(server, cache, offline=True) as index, pytest.raises(IndexAccessError) as err:
         index.project("pkg").files  # noqa: B018 (a release's files are made when asked for)
