@@ -292,8 +292,8 @@ def _lock_for_python(reqset: RequirementSet, session: Session, options: Options,
     A ``probe`` (would this interpreter do? asked to suggest one) reads no wheel's linkage: what a wheel's
     binaries link decides no verdict, and reading it means downloading every native wheel of the plan."""
     from nixgen.pypi import Index  # network stack loads only when something is resolved
-    from nixgen.pypi.linkage import WheelLinkage, plan_linkage
-    from nixgen.pypi.sourcefacts import SourceFacts, plan_source_facts
+    from nixgen.pypi.linkage import WheelLinkage, plan_linkage, start_linkage
+    from nixgen.pypi.sourcefacts import SourceFacts, plan_source_facts, start_source_facts
 
     snapshot, overrides = session.snapshot, session.overrides
     reference, pyset = choose_target(snapshot, options.python, options.systems[0])
@@ -319,6 +319,9 @@ def _lock_for_python(reqset: RequirementSet, session: Session, options: Options,
     linkage_memo: dict[str, WheelLinkage | None] = {}  # what each wheel links, read once per run
     sources_memo: dict[str, SourceFacts | None] = {}  # what each sdist's setup.py imports
     shared = Shared()  # the systems' resolutions, for the next system to re-use where it may
+    # Every system is resolved first, then each is planned: what a plan reads of its pins' files (what a
+    # wheel links, what an sdist's setup.py imports) is read in the background while the next system resolves.
+    firsts: list[tuple[Resolution, Callable[..., Resolution], Callable[[Resolution, frozenset[str]], Plan]]] = []
     with Index(urls or None, cache_dir=options.cache_dir, offline=options.offline,
                exclude_newer=options.exclude_newer, on_fetch=on_fetch, on_note=_index_note) as index:
         for system in dict.fromkeys(options.systems):
@@ -355,13 +358,19 @@ def _lock_for_python(reqset: RequirementSet, session: Session, options: Options,
                     raise
                 failures.append(SystemFailure(system, err.message))
                 continue
+            if not probe:
+                start_linkage(index, first.pins)
+            start_source_facts(index, first.pins)
+            firsts.append((first, resolve_with, plan_of))
+        for first, again, planner in firsts:
             if options.strategy == "min-build":
-                best = min_build(first, plan_of, resolve_with, keep)
+                best = min_build(first, planner, again, keep)
                 plans.append(best.plan)
-                trades += [Trade(t.name, t.version, t.minutes_saved, system) for t in best.traded]
-                alternatives += [Alternative(s.name, s.nixpkgs_version, s.minutes, system) for s in best.savings]
+                trades += [Trade(t.name, t.version, t.minutes_saved, first.system) for t in best.traded]
+                alternatives += [Alternative(s.name, s.nixpkgs_version, s.minutes, first.system)
+                                 for s in best.savings]
             else:
-                plans.append(plan_of(first, frozenset()))
+                plans.append(planner(first, frozenset()))
     if not plans:
         raise ResolutionError("no system could be resolved:\n" + "\n".join(f"{f.system}: {f.why}" for f in failures))
     if not options.allow_infeasible:

@@ -171,10 +171,6 @@ class Cache:
         return self._read("SELECT status, etag, last_modified, fresh_until, body FROM pages WHERE url=?",
                           (url,))  # type: ignore[return-value]
 
-    def page_fresh_until(self, url: str) -> float | None:
-        row = self._read("SELECT fresh_until FROM pages WHERE url=?", (url,))
-        return float(row[0]) if row is not None else None  # type: ignore[arg-type]
-
     def put_page(self, url: str, status: int, etag: str | None, last_modified: str | None,
                  fresh_until: float, body: bytes | None) -> None:
         self._write("INSERT OR REPLACE INTO pages VALUES (?, ?, ?, ?, ?, ?)",

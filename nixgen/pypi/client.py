@@ -316,16 +316,13 @@ class Index:
         """Start fetching these projects' pages in the background (those the cache cannot answer)."""
         if self.offline:
             return
-        now = time.time()
         for name in names:
             key = canonicalize_name(name)
             if key in self._projects:
                 continue
             for url in self.urls:
-                if (url, key) in self._pages:
-                    continue
-                fresh_until = self.cache.page_fresh_until(f"{url}{key}/")
-                if fresh_until is None or fresh_until <= now:
+                if (url, key) not in self._pages:  # the worker reads the cache first (not this thread: its
+                    # reads would wait on the workers' writes)
                     self._run(self._pages, (url, key), self._load_page, url, key, background=True)
 
     def _load_page(self, index_url: str, name: str) -> Page:
@@ -560,6 +557,15 @@ class Index:
         self.notes.append(f"the cached {filename} no longer matches its sha256; downloading it again")
         path.unlink(missing_ok=True)
         return None
+
+    def prefetch_facts(self, kind: str, files: Sequence[tuple[str, Artifact]],
+                       read: Callable[[Index, str, Artifact], object]) -> None:
+        """Start :meth:`facts_of_files`' reads in the background (when online): a later call for the same
+        files waits for these instead of starting its own."""
+        if self.offline:
+            return
+        for name, art in files:
+            self._run(self._jobs, (kind, art.sha256), read, self, name, art, background=True)
 
     def facts_of_files(self, kind: str, files: Sequence[tuple[str, Artifact]],
                        read: Callable[[Index, str, Artifact], T | None],

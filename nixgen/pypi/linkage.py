@@ -338,6 +338,14 @@ def plan_linkage(index: Index, pins: Iterable[Pin],
                  memo: MutableMapping[str, WheelLinkage | None] | None = None) -> dict[str, WheelLinkage]:
     """The linkage of every Linux wheel with native code among ``pins``, by the wheel's sha256 (what the
     planner takes as data); wheels that could not be read are absent."""
-    wanted = [(pin.name, art) for pin in pins if (art := pin.artifact) is not None and pin.provider == "wheel"
-              and pin.native_code and is_linux_wheel(art.filename)]
-    return index.facts_of_files("linkage", wanted, wheel_linkage, memo if memo is not None else {})
+    return index.facts_of_files("linkage", _native_linux_wheels(pins), wheel_linkage, memo if memo is not None else {})
+
+
+def start_linkage(index: Index, pins: Iterable[Pin]) -> None:
+    """Start reading, in the background, what :func:`plan_linkage` will read for ``pins``."""
+    index.prefetch_facts("linkage", _native_linux_wheels(pins), wheel_linkage)
+
+
+def _native_linux_wheels(pins: Iterable[Pin]) -> list[tuple[str, Artifact]]:
+    return [(pin.name, art) for pin in pins if (art := pin.artifact) is not None and pin.provider == "wheel"
+            and pin.native_code and is_linux_wheel(art.filename)]

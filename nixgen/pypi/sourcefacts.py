@@ -76,5 +76,13 @@ def source_facts(index: Index, name: str, artifact: Artifact) -> SourceFacts | N
 def plan_source_facts(index: Index, pins: Iterable[Pin],
                       memo: MutableMapping[str, SourceFacts | None] | None = None) -> dict[str, SourceFacts]:
     """The facts of every index sdist among ``pins``, by the sdist's sha256."""
-    wanted = [(pin.name, art) for pin in pins if (art := pin.artifact) is not None and pin.provider == "sdist"]
-    return index.facts_of_files("source-facts", wanted, source_facts, memo if memo is not None else {})
+    return index.facts_of_files("source-facts", _sdists(pins), source_facts, memo if memo is not None else {})
+
+
+def start_source_facts(index: Index, pins: Iterable[Pin]) -> None:
+    """Start reading, in the background, what :func:`plan_source_facts` will read for ``pins``."""
+    index.prefetch_facts("source-facts", _sdists(pins), source_facts)
+
+
+def _sdists(pins: Iterable[Pin]) -> list[tuple[str, Artifact]]:
+    return [(pin.name, art) for pin in pins if (art := pin.artifact) is not None and pin.provider == "sdist"]
