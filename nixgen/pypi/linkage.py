@@ -19,6 +19,7 @@ hash, as for metadata read by ranges; a server without ranges means the whole wh
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 import shutil
@@ -288,8 +289,20 @@ def read_remote_linkage(fetch: RangeFetch, filename: str, budget: int = STREAM_B
             needed |= wanted
             provides |= soname
     # The string tables hold each object's own soname too: a name that a file of the wheel starts with.
-    provides |= {n for n in names if any(p.startswith(n) for p in provides)}
+    provides |= _prefixes_of(names, provides)
     return WheelLinkage(tuple(sorted((needed | names) - provides)), tuple(sorted(provides)))
+
+
+def _prefixes_of(names: Iterable[str], files: Iterable[str]) -> set[str]:
+    """The ``names`` some of ``files`` start with (by bisection in the sorted files: torch's objects name
+    thousands of strings)."""
+    ordered = sorted(files)
+    found = set()
+    for n in names:
+        i = bisect.bisect_left(ordered, n)
+        if i < len(ordered) and ordered[i].startswith(n):
+            found.add(n)
+    return found
 
 
 def _distfile(name: str, artifact: Artifact) -> DistFile:

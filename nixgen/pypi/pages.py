@@ -29,7 +29,6 @@ from urllib.parse import urljoin
 
 from packaging.tags import Tag, parse_tag
 from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion
 
 from nixgen.pypi.model import DistFile, make_distfile, parse_version, release_key
 from nixgen.pypi.urls import redact_url, strip_userinfo
@@ -103,16 +102,7 @@ def split_filename(filename: str, project: str) -> tuple[bool, str, str] | None:
     if not plain_filename(filename):
         return None
     if filename.endswith(".whl"):
-        from packaging.utils import InvalidWheelFilename, parse_wheel_filename
-
-        try:
-            name, _, _, _ = parse_wheel_filename(filename)
-        except (InvalidWheelFilename, InvalidVersion):
-            return None
-        if name != project:
-            return None
-        parts = filename[:-4].split("-")
-        return True, parts[1], "-".join(parts[-3:])
+        return _split_wheel(filename, project)
     for suffix in SDIST_SUFFIXES:
         if filename.endswith(suffix):
             stem = filename[: -len(suffix)]
@@ -127,6 +117,33 @@ def split_filename(filename: str, project: str) -> tuple[bool, str, str] | None:
             return (False, stem[cut + 1:], "")
         start = cut + 1
     return None
+
+
+_WHEEL_NAME_RE = re.compile(r"^[\w\d._]*$", re.UNICODE)
+_BUILD_TAG_RE = re.compile(r"^\d+")
+
+
+@lru_cache(maxsize=1024)
+def _wheel_name(part: str) -> str | None:
+    """A wheel file name's name part, PEP 503-normalized; None when PEP 427 does not allow it."""
+    if "__" in part or _WHEEL_NAME_RE.match(part) is None:
+        return None
+    return canonicalize_name(part)
+
+
+def _split_wheel(filename: str, project: str) -> tuple[bool, str, str] | None:
+    """PEP 427's wheel file name rules, as packaging's ``parse_wheel_filename`` checks them (name, PEP 440
+    version, build tag), without building its tag objects for the tens of thousands of files of a page."""
+    stem = filename[:-4]
+    dashes = stem.count("-")
+    if dashes not in (4, 5):
+        return None
+    parts = stem.split("-", dashes - 2)
+    if _wheel_name(parts[0]) != project or _version(parts[1]) is None:
+        return None
+    if dashes == 5 and _BUILD_TAG_RE.match(parts[2]) is None:
+        return None
+    return True, parts[1], parts[-1]
 
 
 def _metadata_rank(tag_string: str, filename: str) -> tuple[int, bool, str]:
