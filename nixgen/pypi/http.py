@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from nixgen.errors import HashMismatch, IndexAccessError
 from nixgen.pypi.config import pip_setting
 from nixgen.pypi.urls import MASK, SECRET_PARAMETERS, Origin, origin, redact_url, split_credentials
+from nixgen.pypi.watchdog import Watchdog
 
 if TYPE_CHECKING:
     import requests
@@ -84,6 +85,7 @@ class Http:
         self._credentials: dict[Origin, tuple[str, str]] = {}
         self._session: requests.Session | None = None
         self._lock = threading.Lock()
+        self._watchdog = Watchdog()  # each request's deadline (one thread for all of them)
 
     # -- credentials ------------------------------------------------------------------------------------
     @staticmethod
@@ -115,7 +117,7 @@ class Http:
                 from nixgen import __version__ as version
 
                 session = requests.Session()
-                adapter = _bounded_adapter(HTTPAdapter)(pool_connections=8, pool_maxsize=self.pool_size,
+                adapter = _bounded_adapter(HTTPAdapter, self._watchdog)(pool_connections=8, pool_maxsize=self.pool_size,
                                                         max_retries=0)
                 session.mount("https://", adapter)
                 session.mount("http://", adapter)
@@ -133,6 +135,7 @@ class Http:
             session, self._session = self._session, None
         if session is not None:
             session.close()
+        self._watchdog.stop()
 
     def _fetched(self, url: str, nbytes: int) -> None:
         if self.on_fetch is not None:
@@ -221,7 +224,7 @@ class Http:
                         raise _fatal(url, resp)
                     limit = size if size is not None else None
                     # The bytes as stored: a server that gzips a .tar.gz in transit must not change its hash.
-                    for chunk in _chunks(resp, ends):
+                    for chunk in _chunks(resp, ends, self._watchdog):
                         received += len(chunk)
                         if limit is not None and received > limit:
                             raise HashMismatch(f"{filename} from {shown} is larger than the {limit} bytes the "
@@ -261,7 +264,7 @@ class Http:
         out = bytearray()
         received = 0
         cap = self.max_body
-        for chunk in _chunks(resp, ends):
+        for chunk in _chunks(resp, ends, self._watchdog):
             received += len(chunk)
             if decoder is None:
                 out += chunk
@@ -340,7 +343,8 @@ class _Ends(threading.local):
 _request_ends = _Ends()  # the deadline of the request this thread is sending, for the header watchdog
 
 
-def _bounded_adapter(base: type[requests.adapters.HTTPAdapter]) -> type[requests.adapters.HTTPAdapter]:
+def _bounded_adapter(base: type[requests.adapters.HTTPAdapter],
+                     watchdog: Watchdog) -> type[requests.adapters.HTTPAdapter]:
     """A requests adapter whose connections shut their socket down when the request's deadline passes
     while the status line and headers are still arriving (a server can drip those too; the socket
     timeout bounds only each read). The body has its own watchdog (:func:`_chunks`)."""
@@ -361,13 +365,11 @@ def _bounded_adapter(base: type[requests.adapters.HTTPAdapter]) -> type[requests
                         with contextlib.suppress(OSError):
                             sock.shutdown(socket.SHUT_RDWR)
 
-                watchdog = threading.Timer(max(0.0, ends - time.monotonic()), cut)
-                watchdog.daemon = True
-                watchdog.start()
+                watch = watchdog.watch(ends, cut)
                 try:
                     return super().getresponse()
                 finally:
-                    watchdog.cancel()
+                    watchdog.cancel(watch)
 
         return Watched
 
@@ -419,7 +421,7 @@ def _check_retry(resp: requests.Response) -> None:
         raise _Retry(f"HTTP {resp.status_code} {resp.reason}", after)
 
 
-def _chunks(resp: requests.Response, ends: float) -> Iterator[bytes]:
+def _chunks(resp: requests.Response, ends: float, watchdog: Watchdog) -> Iterator[bytes]:
     """The raw body in pieces as they arrive, up to the deadline: a watchdog shuts the socket down when the
     deadline passes, so that a server sending a byte now and then cannot hold a read open."""
     import urllib3
@@ -436,9 +438,7 @@ def _chunks(resp: requests.Response, ends: float) -> Iterator[bytes]:
         with contextlib.suppress(ValueError, RuntimeError, OSError):
             raw.shutdown()
 
-    watchdog = threading.Timer(left, cut)
-    watchdog.daemon = True
-    watchdog.start()
+    watch = watchdog.watch(ends, cut)
     try:
         while True:
             try:
@@ -453,7 +453,7 @@ def _chunks(resp: requests.Response, ends: float) -> Iterator[bytes]:
                 return
             yield chunk
     finally:
-        watchdog.cancel()
+        watchdog.cancel(watch)
 
 
 def _check_length(resp: requests.Response, received: int) -> bool:
