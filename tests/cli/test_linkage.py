@@ -21,7 +21,7 @@ from nixgen.errors import MetadataError
 from nixgen.lock.pylock import read_pylock, write_pylock
 from nixgen.plan.linking import CC_RUNTIME_ATTR, link_libraries, soname_table
 from nixgen.pypi import Index
-from nixgen.pypi.linkage import TooBig, read_remote_linkage, read_wheel_linkage, wheel_linkage
+from nixgen.pypi.linkage import TooBig, read_remote_linkage, read_wheel_linkage, table_names, wheel_linkage
 from nixgen.resolve.model import Artifact
 from tests.cli.conftest import nixgen
 from tests.indexserver import FixtureIndex, IndexServer, metadata_text
@@ -140,6 +140,13 @@ def test_a_big_object_whose_code_comes_first_is_not_streamed_through(tmp_path: P
 def _written(tmp: Path, filename: str, data: bytes) -> Path:
     (tmp / filename).write_bytes(data)
     return tmp / filename
+
+
+def test_string_tables_give_whole_shared_object_names_only() -> None:
+    data = (b"\x7fELF\x00libc.so.6\x00libfoo.so\x00x.so.1.2\x00bad name.so\x00lib.so.x\x00.so\x00"
+            b"GLIBC_2.17\x00libm.so.6.so\x00pre.sofoo\x00libtail.so")  # the last one is not terminated
+    assert table_names(data) == {"libc.so.6", "libfoo.so", "x.so.1.2", "libm.so.6.so"}
+    assert table_names(b"libfirst.so\x00") == set()  # no NUL before it: not a table string
 
 
 def test_sonames_map_to_attrs_and_the_rest_is_named() -> None:
