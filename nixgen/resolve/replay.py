@@ -16,8 +16,9 @@ Where something differs (torch's CUDA libraries are dependencies on x86_64 Linux
 tries the other system's versions as this system's resolution: each project at the version the other
 system pinned, as this system's own candidate, kept only if that is a resolution here and every pin is the
 candidate this system's search would try first for it (the first of its candidates that all the
-requirements on it allow). The systems then share their versions, as uv's universal resolution keeps one
-version across forks where it can; only where that fails does a system search on its own.
+requirements on it allow); a project only this system needs (appnope on macOS) gets that candidate too.
+The systems then share their versions, as uv's universal resolution keeps one version across forks where
+it can; only where that fails does a system search on its own.
 """
 
 from __future__ import annotations
@@ -116,9 +117,10 @@ def replay(recording: Recording, provider: NixgenProvider, reqs: list[Req],
 def carried(base: Mapping[str, Candidate], provider: NixgenProvider, reqs: list[Req],
             constraints: Mapping[str, Sequence[Req]]) -> dict[str, Candidate] | None:
     """Another system's resolution ``base`` carried over to ``provider``'s system (see the module docstring):
-    the identifiers this system needs, each pinned to this system's candidate at ``base``'s version, if every
-    pin is the first of its candidates that all the requirements on it (the user's, the constraints, the
-    pins' dependencies here) allow; else None (search)."""
+    the identifiers this system needs, each pinned to this system's candidate at ``base``'s version (one
+    ``base`` lacks to this system's most preferred candidate), if every pin is the first of its candidates
+    that all the requirements on it (the user's, the constraints, the pins' dependencies here) allow; else
+    None (search)."""
     if any(r.hashes for r in reqs) or any(r.hashes for rs in constraints.values() for r in rs):
         return None  # as in replay(): a --hash check differs between platforms' files
     source = provider.source
@@ -133,11 +135,16 @@ def carried(base: Mapping[str, Candidate], provider: NixgenProvider, reqs: list[
             if ident in mapping:
                 continue
             theirs = base.get(ident)
-            if theirs is None:
-                return None  # needed here, not there: a search finds what to pin
             first = on[ident][0]
-            mine = next((c for c in source.candidates(first.name, first.extras, on[ident])
-                         if c.version == theirs.version and c.provider == theirs.provider), None)
+            found = source.candidates(first.name, first.extras, on[ident])
+            if theirs is None:
+                # Needed here, not there (appnope on macOS): this system's most preferred candidate that the
+                # requirements so far allow; the check below holds it to all of them.
+                checks = [*on[ident], *constraints.get(first.name, ())]
+                mine = next((c for c in found if all(provider.is_satisfied_by(r, c) for r in checks)), None)
+            else:
+                mine = next((c for c in found if c.version == theirs.version and c.provider == theirs.provider),
+                            None)
             if mine is None:
                 return None
             mapping[ident] = mine
