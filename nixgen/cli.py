@@ -180,6 +180,13 @@ def _progress(quiet: bool, verbose: int = 0) -> Iterator[Callable[[str, int], No
         yield on_fetch
 
 
+def _cache_dir(kwargs: dict[str, Any]) -> Path:
+    """The run's cache directory: --cache-dir, else ``$NIXGEN_CACHE_DIR`` or the user cache directory."""
+    from nixgen.pypi.cache import default_cache_dir
+
+    return Path(kwargs["cache_dir"] or default_cache_dir())
+
+
 def _options(kwargs: dict[str, Any]) -> Any:
     from nixgen.pipeline import Options
 
@@ -467,7 +474,7 @@ def generate(input_file: Path, output: Path | None, fmt: OutputFormat, check: bo
     if not check:
         _writable(output if fmt != "nix" or output is None or output.suffix == ".nix" else output / "default.nix")
     locked = _locked(input_file, kwargs)
-    files = render_files(locked, fmt, out_dir)
+    files = render_files(locked, fmt, out_dir, _cache_dir(kwargs))
     if fmt == "flake":
         _emit(files["flake.nix"], output, check, "flake")
     elif fmt == "overlay":
@@ -580,7 +587,7 @@ def verify_command(input_file: Path, substituter: str | None, nixpkgs_ref: str |
 
     locked = _locked(input_file, {**kwargs, "quiet": True})
     substituter = substituter or _default_substituter()
-    text = render(locked, input_file.resolve().parent)
+    text = render(locked, input_file.resolve().parent, _cache_dir(kwargs))
     if evaluate and flake_command() is None:
         click.echo("note: nix is not on PATH; checking the packages predicted cached by the snapshot's out "
                    "paths (install Nix for exact out paths)", err=True)
@@ -633,7 +640,6 @@ def smoke_command(input_file: Path, as_json: bool, step_timeout: float, keep_dir
     """
     from nixgen.emit.smoke import render_json, render_text
     from nixgen.errors import SmokeFailed
-    from nixgen.pypi.cache import default_cache_dir
     from nixgen.pypi.client import Index
     from nixgen.pypi.config import default_index_url
     from nixgen.smoke import smoke_lock
@@ -642,7 +648,7 @@ def smoke_command(input_file: Path, as_json: bool, step_timeout: float, keep_dir
     wanted = tuple(kwargs["systems"])
     plans = [p for p in locked.plans if not wanted or p.system in wanted]
     urls = tuple(_options(kwargs).index_urls) or tuple(locked.options.index_urls) or (default_index_url(),)
-    cache_dir = Path(kwargs["cache_dir"] or default_cache_dir())
+    cache_dir = _cache_dir(kwargs)
     # --exclude-newer bounds what build requirements resolve to; the plan's pins are taken whatever their date.
     with Index(urls, cache_dir=cache_dir, offline=kwargs["offline"], exclude_newer=kwargs["exclude_newer"]) as index:
         results = smoke_lock(plans, index=index, index_urls=urls, cache_dir=cache_dir / "uv",
