@@ -203,7 +203,7 @@ class SystemSnapshot:
         self._native_text = ""  # native.tsv as read (what knows_toplevel searches for store names)
         self._native_lines: dict[str, str] | None = None  # its lines by attr, split into fields when used
         self._native_made: dict[str, NativePackage] = {}
-        self._pnames: dict[str, bool] = {}
+        self._pnames: dict[str, bool] = {}  # names asked of knows_toplevel -> found among store names
 
     @property
     def system(self) -> str:
