@@ -70,7 +70,7 @@ class Parts:
     shell_hook: str = ""  # the dev shell's hook that makes them editable (Nix indented-string body)
 
 
-def _parts(env: jinja2.Environment, plans: Sequence[Plan], nixpkgs: NixpkgsPin, header: Sequence[str],
+def _parts(templates: jinja2.Environment, plans: Sequence[Plan], nixpkgs: NixpkgsPin, header: Sequence[str],
            flake_dir: Path | None, image_cmd: Sequence[str]) -> Parts:
     first = plans[0]
     lines = [*header]
@@ -85,16 +85,16 @@ def _parts(env: jinja2.Environment, plans: Sequence[Plan], nixpkgs: NixpkgsPin, 
     shared_env = [a for a in envs[0] if all(a in e for e in others)]
     shared = set(shared_env)
     system_env = [(p.system, [a for a in env if a not in shared]) for p, env in zip(plans, envs, strict=True)]
-    environment = env.get_template("environment.nix.j2").render(
+    environment = templates.get_template("environment.nix.j2").render(
         interpreter=first.interpreter, environment=shared_env,
         system_environment=[(s, attrs) for s, attrs in system_env if attrs])
     local = [p.name for p in first.packages if p.provider == "local"]
-    image = env.get_template("image.nix.j2").render(image_name=local[0] if local else "python-environment",
-                                                     image_cmd=list(image_cmd) or ["python3"])
+    image = templates.get_template("image.nix.j2").render(image_name=local[0] if local else "python-environment",
+                                                           image_cmd=list(image_cmd) or ["python3"])
     local_attrs = {p.attr for plan in plans for p in plan.packages if p.provider == "local"}
     dev_environment = hook = ""
     if local_attrs:
-        dev_environment = env.get_template("environment.nix.j2").render(
+        dev_environment = templates.get_template("environment.nix.j2").render(
             interpreter=first.interpreter, environment=[a for a in shared_env if a not in local_attrs],
             system_environment=[(s, [a for a in attrs if a not in local_attrs])
                                 for s, attrs in system_env if [a for a in attrs if a not in local_attrs]])
@@ -102,7 +102,7 @@ def _parts(env: jinja2.Environment, plans: Sequence[Plan], nixpkgs: NixpkgsPin, 
         paths = sorted({os.path.relpath(Path(p.source_path).resolve(), where.resolve())
                         for p in first.packages if p.provider == "local" and p.source_path is not None})
         hook = nix_indented(shell_hook(paths))
-    return Parts(lines, render_overlay(plans, local_src, env), environment, image, dev_environment, hook)
+    return Parts(lines, render_overlay(plans, local_src, templates), environment, image, dev_environment, hook)
 
 
 def render_flake(plans: Sequence[Plan], nixpkgs: NixpkgsPin, header: Sequence[str],
@@ -163,9 +163,10 @@ def _split(plans: Sequence[Plan]) -> tuple[list[PlannedPackage], list[tuple[str,
     return shared, [(s, pkgs) for s, pkgs in per_system if pkgs]
 
 
-def render_overlay(plans: Sequence[Plan], local_src: dict[str, str], env: jinja2.Environment | None = None) -> str:
+def render_overlay(plans: Sequence[Plan], local_src: dict[str, str],
+                   templates: jinja2.Environment | None = None) -> str:
     """The nixpkgs overlay (``final: prev: { … }``) that adds the plans' packages to the interpreter's set
     through ``pythonPackagesExtensions``, guarded by the interpreter's attribute name."""
     shared, per_system = _split(plans)
-    return (env or _environment()).get_template("overlay.nix.j2").render(
+    return (templates or _environment()).get_template("overlay.nix.j2").render(
         interpreter=plans[0].interpreter, overrides=shared, system_overrides=per_system, local_src=local_src)
