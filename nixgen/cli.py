@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-from packaging.utils import canonicalize_name
 
 from nixgen import __version__
 from nixgen.core.kinds import FORCED_PROVIDERS, OUTPUT_FORMATS, PREFERS, STRATEGIES, ForcedProvider, OutputFormat
@@ -46,6 +45,8 @@ def _exclude_newer(_ctx: click.Context, _param: click.Parameter, value: str | No
 
 def _providers(_ctx: click.Context, _param: click.Parameter,
                values: tuple[str, ...]) -> dict[str, ForcedProvider]:
+    from packaging.utils import canonicalize_name  # packaging loads for commands that resolve, not for --help
+
     out: dict[str, ForcedProvider] = {}
     for value in values:
         name, sep, provider = value.partition("=")
@@ -180,7 +181,16 @@ def _progress(quiet: bool, verbose: int = 0) -> Iterator[Callable[[str, int], No
         yield on_fetch
 
 
+def _cache_dir(kwargs: dict[str, Any]) -> Path:
+    """The run's cache directory: --cache-dir, else ``$NIXGEN_CACHE_DIR`` or the user cache directory."""
+    from nixgen.pypi.cache import default_cache_dir
+
+    return Path(kwargs["cache_dir"] or default_cache_dir())
+
+
 def _options(kwargs: dict[str, Any]) -> Any:
+    from packaging.utils import canonicalize_name
+
     from nixgen.pipeline import Options
 
     urls = ((kwargs["index_url"],) if kwargs["index_url"] else ()) + tuple(kwargs["extra_index_url"])
@@ -225,7 +235,8 @@ def _read_lock(path: Path) -> Any:
 def _previous(output: Path | None) -> Any:
     """The lock already at ``output`` (re-locking prefers its pins), or None."""
     from nixgen.errors import InputError
-    from nixgen.lock.pylock import is_pylock, read_pylock
+    from nixgen.inputs.detect import is_pylock
+    from nixgen.lock.pylock import read_pylock
 
     if output is None or not is_pylock(output) or not output.is_file():
         return None
@@ -268,8 +279,7 @@ def _relock_input(lock: Any, path: Path, kwargs: dict[str, Any]) -> tuple[Any, d
 
 def _locked(path: Path, kwargs: dict[str, Any], *, relock: bool = False, previous: Any = None) -> Any:
     """The lock for FILE: read as it is (a pylock.toml), or resolved now (re-resolved, for ``relock``)."""
-    from nixgen.inputs.detect import read_input
-    from nixgen.lock.pylock import is_pylock
+    from nixgen.inputs.detect import is_pylock, read_input
     from nixgen.pipeline import lock
     from nixgen.session import Session
 
@@ -457,7 +467,7 @@ _CHECK_HELP = ("Compare with the file at -o instead of writing it: exit 0 when u
 @resolve_options
 def generate(input_file: Path, output: Path | None, fmt: OutputFormat, check: bool, **kwargs: Any) -> None:
     """Write a flake.nix for FILE (requirements.txt, pyproject.toml, uv.lock, poetry.lock or pylock.toml)."""
-    from nixgen.lock.pylock import is_pylock
+    from nixgen.inputs.detect import is_pylock
     from nixgen.pipeline import render_files
 
     if fmt == "nix" and output is None:
@@ -467,7 +477,7 @@ def generate(input_file: Path, output: Path | None, fmt: OutputFormat, check: bo
     if not check:
         _writable(output if fmt != "nix" or output is None or output.suffix == ".nix" else output / "default.nix")
     locked = _locked(input_file, kwargs)
-    files = render_files(locked, fmt, out_dir)
+    files = render_files(locked, fmt, out_dir, _cache_dir(kwargs))
     if fmt == "flake":
         _emit(files["flake.nix"], output, check, "flake")
     elif fmt == "overlay":
@@ -501,7 +511,8 @@ def lock(input_file: Path, output: Path | None, check: bool, **kwargs: Any) -> N
     FILE may be a pylock.toml nixgen wrote: it is locked again from the sources and options it records.
     """
     from nixgen.emit.header import command
-    from nixgen.lock.pylock import is_pylock, write_pylock
+    from nixgen.inputs.detect import is_pylock
+    from nixgen.lock.pylock import write_pylock
 
     if not check:
         _writable(output)
@@ -580,7 +591,7 @@ def verify_command(input_file: Path, substituter: str | None, nixpkgs_ref: str |
 
     locked = _locked(input_file, {**kwargs, "quiet": True})
     substituter = substituter or _default_substituter()
-    text = render(locked, input_file.resolve().parent)
+    text = render(locked, input_file.resolve().parent, _cache_dir(kwargs))
     if evaluate and flake_command() is None:
         click.echo("note: nix is not on PATH; checking the packages predicted cached by the snapshot's out "
                    "paths (install Nix for exact out paths)", err=True)
@@ -633,7 +644,6 @@ def smoke_command(input_file: Path, as_json: bool, step_timeout: float, keep_dir
     """
     from nixgen.emit.smoke import render_json, render_text
     from nixgen.errors import SmokeFailed
-    from nixgen.pypi.cache import default_cache_dir
     from nixgen.pypi.client import Index
     from nixgen.pypi.config import default_index_url
     from nixgen.smoke import smoke_lock
@@ -642,7 +652,7 @@ def smoke_command(input_file: Path, as_json: bool, step_timeout: float, keep_dir
     wanted = tuple(kwargs["systems"])
     plans = [p for p in locked.plans if not wanted or p.system in wanted]
     urls = tuple(_options(kwargs).index_urls) or tuple(locked.options.index_urls) or (default_index_url(),)
-    cache_dir = Path(kwargs["cache_dir"] or default_cache_dir())
+    cache_dir = _cache_dir(kwargs)
     # --exclude-newer bounds what build requirements resolve to; the plan's pins are taken whatever their date.
     with Index(urls, cache_dir=cache_dir, offline=kwargs["offline"], exclude_newer=kwargs["exclude_newer"]) as index:
         results = smoke_lock(plans, index=index, index_urls=urls, cache_dir=cache_dir / "uv",
@@ -786,6 +796,8 @@ def rodeo_merge(files: tuple[Path, ...], json_out: Path | None, md_out: Path | N
 @resolve_options
 def explain_command(name: str, input_file: Path, as_json: bool, **kwargs: Any) -> None:
     """Why NAME is in FILE's closure, which provider was chosen and why, and what it costs (per system)."""
+    from packaging.utils import canonicalize_name
+
     from nixgen.emit.report import explain, explain_json
     from nixgen.errors import ProjectNotFound
 

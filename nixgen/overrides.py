@@ -10,9 +10,10 @@ bad range or a native input the nixpkgs snapshot does not have is an error namin
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -94,16 +95,26 @@ def _merge(rules: Iterable[Rule]) -> Applied:
     )
 
 
-@dataclass
+@dataclass(frozen=True)
 class Overrides:
-    """All rules by project; user rules first, so they win."""
+    """All rules by project; user rules first, so they win. Read-only once made (the rules are copied into
+    read-only mappings), so what :meth:`applied` remembers cannot go stale."""
 
-    rules: dict[str, list[Rule]] = field(default_factory=dict)
-    sources: dict[str, str] = field(default_factory=dict)
+    rules: Mapping[str, tuple[Rule, ...]] = field(default_factory=dict)
+    sources: Mapping[str, str] = field(default_factory=dict)
+    _applied: dict[tuple[str, str], Applied] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "rules", MappingProxyType({n: tuple(rs) for n, rs in self.rules.items()}))
+        object.__setattr__(self, "sources", MappingProxyType(dict(self.sources)))
 
     def applied(self, name: str, version: str | Version) -> Applied:
-        """The merged rules for ``name`` at ``version``."""
-        return _merge(r for r in self.rules.get(canonicalize_name(name), ()) if r.applies(version))
+        """The merged rules for ``name`` at ``version`` (merged once per name and version)."""
+        key = (canonicalize_name(name), str(version))
+        found = self._applied.get(key)
+        if found is None:
+            found = self._applied[key] = _merge(r for r in self.rules.get(key[0], ()) if r.applies(key[1]))
+        return found
 
     def always_nixpkgs(self) -> frozenset[str]:
         return frozenset(n for n, rules in self.rules.items() if any(r.always_nixpkgs for r in rules))
@@ -172,7 +183,8 @@ def data_directory() -> Path:
 
 def load_overrides(knows_native: Any, user_files: Iterable[Path] = (), directory: Path | None = None) -> Overrides:
     """Curated rules plus the user's (user first); ``knows_native(attr)`` validates native inputs."""
-    out = Overrides()
+    by_name: dict[str, list[Rule]] = {}
+    sources: dict[str, str] = {}
     for path in user_files:
         data = _read(path)
         for name, table in sorted(data.items()):
@@ -180,10 +192,10 @@ def load_overrides(knows_native: Any, user_files: Iterable[Path] = (), directory
                 raise OverrideError(f"{path}: [{name}] must be a table")
             rules = table.get("rule", [table]) if "rule" in table else [table]
             norm = canonicalize_name(name)
-            out.rules.setdefault(norm, []).extend(
+            by_name.setdefault(norm, []).extend(
                 _rule(r, f"{path} [{name}]" + (f" rule {i + 1}" if "rule" in table else ""), knows_native)
                 for i, r in enumerate(rules))
-            out.sources.setdefault(norm, str(path))
+            sources.setdefault(norm, str(path))
     directory = directory or data_directory()
     for path in sorted(directory.glob("*.toml")):
         name = canonicalize_name(path.stem)
@@ -199,16 +211,16 @@ def load_overrides(knows_native: Any, user_files: Iterable[Path] = (), directory
         rules = data.get("rule", [])
         if not isinstance(rules, list) or not rules:
             raise OverrideError(f"{path}: has no [[rule]] tables")
-        out.rules.setdefault(name, []).extend(
+        by_name.setdefault(name, []).extend(
             _rule(r, f"{path.name} rule {i + 1}", knows_native) for i, r in enumerate(rules))
-        out.sources.setdefault(name, data["source"])
-    return out
+        sources.setdefault(name, data["source"])
+    return Overrides({n: tuple(rs) for n, rs in by_name.items()}, sources)
 
 
 def describe(name: str, overrides: Overrides, version: str | None = None) -> str:
     """Text for ``nixgen overrides show NAME``."""
     norm = canonicalize_name(name)
-    rules = overrides.rules.get(norm, [])
+    rules = overrides.rules.get(norm, ())
     if not rules:
         return f"no overrides for {norm}"
     lines = [f"{norm} (source: {overrides.sources.get(norm, '?')})"]

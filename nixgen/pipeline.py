@@ -385,22 +385,24 @@ def _cache_facts(snapshot: Snapshot, system: str, interpreter: str) -> Callable[
     return lambda attr: snapshot.cache_fact(system, interpreter, attr)
 
 
-def render(lock: Lock, flake_dir: Path | None = None) -> str:
-    """The flake text for a lock (written into ``flake_dir``, default the current directory)."""
+def render(lock: Lock, flake_dir: Path | None = None, cache_dir: Path | None = None) -> str:
+    """The flake text for a lock (written into ``flake_dir``, default the current directory); compiled
+    templates are kept in ``cache_dir`` (the run's cache directory), when given."""
     from nixgen.emit.flake import render_flake  # jinja2 loads only when something is rendered
     from nixgen.emit.header import header_lines
 
-    return render_flake(lock.plans, lock.nixpkgs, header_lines(lock), flake_dir, lock.options.image_cmd)
+    return render_flake(lock.plans, lock.nixpkgs, header_lines(lock), flake_dir, lock.options.image_cmd, cache_dir)
 
 
-def render_files(lock: Lock, fmt: OutputFormat, out_dir: Path | None = None) -> dict[str, str]:
+def render_files(lock: Lock, fmt: OutputFormat, out_dir: Path | None = None,
+                 cache_dir: Path | None = None) -> dict[str, str]:
     """The files of output format ``fmt`` by name: ``flake.nix``; ``default.nix`` and ``shell.nix``; or
-    ``overlay.nix``."""
+    ``overlay.nix`` (``cache_dir``: see :func:`render`)."""
     from nixgen.emit.flake import render_classic, render_overlay_file
     from nixgen.emit.header import header_lines
 
     if fmt == "flake":
-        return {"flake.nix": render(lock, out_dir)}
+        return {"flake.nix": render(lock, out_dir, cache_dir)}
     if fmt == "nix":
-        return render_classic(lock.plans, lock.nixpkgs, header_lines(lock), out_dir)
-    return {"overlay.nix": render_overlay_file(lock.plans, lock.nixpkgs, header_lines(lock), out_dir)}
+        return render_classic(lock.plans, lock.nixpkgs, header_lines(lock), out_dir, cache_dir)
+    return {"overlay.nix": render_overlay_file(lock.plans, lock.nixpkgs, header_lines(lock), out_dir, cache_dir)}

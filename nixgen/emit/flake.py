@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,8 +19,30 @@ from nixgen.lock.model import NixpkgsPin
 from nixgen.plan.model import Plan, PlannedPackage
 
 
-def _environment(html: bool = False) -> jinja2.Environment:
-    """The template environment: Nix and YAML text (values escaped by filters), or HTML (autoescaped)."""
+class _TemplateCache(jinja2.FileSystemBytecodeCache):
+    """jinja2's cache of compiled templates in a directory; one that cannot be written only costs time."""
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        with contextlib.suppress(OSError):
+            super().dump_bytecode(bucket)
+
+
+def _template_cache(cache_dir: Path | None, html: bool) -> jinja2.BytecodeCache | None:
+    """Compiled templates kept under ``cache_dir/templates``: jinja2 checks each against its template's
+    source, but not against jinja2's version or the environment's options, so each has its own directory."""
+    if cache_dir is None:
+        return None
+    directory = cache_dir / "templates" / f"jinja2-{jinja2.__version__}-{'html' if html else 'text'}"
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return _TemplateCache(str(directory))
+
+
+def _environment(html: bool = False, cache_dir: Path | None = None) -> jinja2.Environment:
+    """The template environment: Nix and YAML text (values escaped by filters), or HTML (autoescaped);
+    with ``cache_dir`` (the run's cache directory), templates are compiled once, not on every run."""
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("nixgen.emit", "templates"),
         autoescape=html,
@@ -27,6 +50,7 @@ def _environment(html: bool = False) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
         undefined=jinja2.StrictUndefined,
+        bytecode_cache=_template_cache(cache_dir, html),
     )
     env.filters.update(nixstr=nix_string, attr=nix_attr, attrpath=nix_attr_path, sri=sri_sha256,
                        comment=nix_comment, nixinterp=nix_interpolated, reason=words.reason,
@@ -46,9 +70,8 @@ class Parts:
     shell_hook: str = ""  # the dev shell's hook that makes them editable (Nix indented-string body)
 
 
-def _parts(plans: Sequence[Plan], nixpkgs: NixpkgsPin, header: Sequence[str], flake_dir: Path | None,
-           image_cmd: Sequence[str]) -> Parts:
-    env = _environment()
+def _parts(templates: jinja2.Environment, plans: Sequence[Plan], nixpkgs: NixpkgsPin, header: Sequence[str],
+           flake_dir: Path | None, image_cmd: Sequence[str]) -> Parts:
     first = plans[0]
     lines = [*header]
     for plan in plans:
@@ -62,16 +85,16 @@ def _parts(plans: Sequence[Plan], nixpkgs: NixpkgsPin, header: Sequence[str], fl
     shared_env = [a for a in envs[0] if all(a in e for e in others)]
     shared = set(shared_env)
     system_env = [(p.system, [a for a in env if a not in shared]) for p, env in zip(plans, envs, strict=True)]
-    environment = env.get_template("environment.nix.j2").render(
+    environment = templates.get_template("environment.nix.j2").render(
         interpreter=first.interpreter, environment=shared_env,
         system_environment=[(s, attrs) for s, attrs in system_env if attrs])
     local = [p.name for p in first.packages if p.provider == "local"]
-    image = env.get_template("image.nix.j2").render(image_name=local[0] if local else "python-environment",
-                                                     image_cmd=list(image_cmd) or ["python3"])
+    image = templates.get_template("image.nix.j2").render(image_name=local[0] if local else "python-environment",
+                                                           image_cmd=list(image_cmd) or ["python3"])
     local_attrs = {p.attr for plan in plans for p in plan.packages if p.provider == "local"}
     dev_environment = hook = ""
     if local_attrs:
-        dev_environment = env.get_template("environment.nix.j2").render(
+        dev_environment = templates.get_template("environment.nix.j2").render(
             interpreter=first.interpreter, environment=[a for a in shared_env if a not in local_attrs],
             system_environment=[(s, [a for a in attrs if a not in local_attrs])
                                 for s, attrs in system_env if [a for a in attrs if a not in local_attrs]])
@@ -79,17 +102,19 @@ def _parts(plans: Sequence[Plan], nixpkgs: NixpkgsPin, header: Sequence[str], fl
         paths = sorted({os.path.relpath(Path(p.source_path).resolve(), where.resolve())
                         for p in first.packages if p.provider == "local" and p.source_path is not None})
         hook = nix_indented(shell_hook(paths))
-    return Parts(lines, render_overlay(plans, local_src), environment, image, dev_environment, hook)
+    return Parts(lines, render_overlay(plans, local_src, templates), environment, image, dev_environment, hook)
 
 
 def render_flake(plans: Sequence[Plan], nixpkgs: NixpkgsPin, header: Sequence[str],
-                 flake_dir: Path | None = None, image_cmd: Sequence[str] = ()) -> str:
-    """The flake's text for one plan per system; what all systems share is written once.
+                 flake_dir: Path | None = None, image_cmd: Sequence[str] = (), cache_dir: Path | None = None) -> str:
+    """The flake's text for one plan per system; what all systems share is written once (``cache_dir``: see
+    :func:`_environment`).
 
     The same plans, pin and header give byte-identical output.
     """
-    parts = _parts(plans, nixpkgs, header, flake_dir, image_cmd)
-    return _environment().get_template("flake.nix.j2").render(
+    env = _environment(cache_dir=cache_dir)
+    parts = _parts(env, plans, nixpkgs, header, flake_dir, image_cmd)
+    return env.get_template("flake.nix.j2").render(
         version=__version__, header=parts.header,
         description=f"Python {plans[0].python_version} environment generated by nixgen", nixpkgs=nixpkgs,
         systems=[p.system for p in plans], interpreter=plans[0].interpreter, overlay=parts.overlay,
@@ -98,11 +123,11 @@ def render_flake(plans: Sequence[Plan], nixpkgs: NixpkgsPin, header: Sequence[st
 
 
 def render_classic(plans: Sequence[Plan], nixpkgs: NixpkgsPin, header: Sequence[str],
-                   out_dir: Path | None = None) -> dict[str, str]:
+                   out_dir: Path | None = None, cache_dir: Path | None = None) -> dict[str, str]:
     """``default.nix`` (the environment, nixpkgs pinned with ``fetchTarball`` at the same revision) and
     ``shell.nix``, for ``nix-build`` and ``nix-shell`` without flakes."""
-    parts = _parts(plans, nixpkgs, header, out_dir, ())
-    env = _environment()
+    env = _environment(cache_dir=cache_dir)
+    parts = _parts(env, plans, nixpkgs, header, out_dir, ())
     nixpkgs_path = ""
     if nixpkgs.url:
         if not nixpkgs.url.startswith("path:"):
@@ -120,9 +145,9 @@ def render_classic(plans: Sequence[Plan], nixpkgs: NixpkgsPin, header: Sequence[
 
 
 def render_overlay_file(plans: Sequence[Plan], nixpkgs: NixpkgsPin, header: Sequence[str],
-                        out_dir: Path | None = None) -> str:
+                        out_dir: Path | None = None, cache_dir: Path | None = None) -> str:
     """``overlay.nix``: the overlay alone, for a flake or nixpkgs import of your own to apply."""
-    parts = _parts(plans, nixpkgs, header, out_dir, ())
+    parts = _parts(_environment(cache_dir=cache_dir), plans, nixpkgs, header, out_dir, ())
     lines = [f"# Generated by nixgen {__version__}. Do not edit: change the inputs and run nixgen again.",
              *(f"#   {nix_comment(line)}" for line in parts.header),
              "# Apply it to nixpkgs: `import nixpkgs { overlays = [ (import ./overlay.nix) ]; }`, then use",
@@ -138,9 +163,10 @@ def _split(plans: Sequence[Plan]) -> tuple[list[PlannedPackage], list[tuple[str,
     return shared, [(s, pkgs) for s, pkgs in per_system if pkgs]
 
 
-def render_overlay(plans: Sequence[Plan], local_src: dict[str, str]) -> str:
+def render_overlay(plans: Sequence[Plan], local_src: dict[str, str],
+                   templates: jinja2.Environment | None = None) -> str:
     """The nixpkgs overlay (``final: prev: { … }``) that adds the plans' packages to the interpreter's set
     through ``pythonPackagesExtensions``, guarded by the interpreter's attribute name."""
     shared, per_system = _split(plans)
-    return _environment().get_template("overlay.nix.j2").render(
+    return (templates or _environment()).get_template("overlay.nix.j2").render(
         interpreter=plans[0].interpreter, overrides=shared, system_overrides=per_system, local_src=local_src)

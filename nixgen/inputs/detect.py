@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
 from nixgen.errors import InputError
 from nixgen.inputs.model import RequirementSet
+
+_PYLOCK = re.compile(r"^pylock\.([^.]+\.)?toml$")
+
+
+def is_pylock(path: Path) -> bool:
+    """PEP 751's file names: ``pylock.toml`` or ``pylock.<name>.toml`` (a lock, read by
+    :mod:`nixgen.lock.pylock`, which loads only then)."""
+    return _PYLOCK.match(path.name) is not None
 
 
 def read_input(path: Path, extras: Sequence[str] = (), groups: Sequence[str] = (), *, all_extras: bool = False,

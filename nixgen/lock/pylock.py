@@ -14,7 +14,6 @@ directory's parent).
 from __future__ import annotations
 
 import os
-import re
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -55,13 +54,7 @@ from nixgen.resolve.model import Artifact, Pin, Relaxation, VcsSource
 from nixgen.resolve.target import SYSTEMS, Target
 
 FORMAT = 2
-_PYLOCK = re.compile(r"^pylock\.([^.]+\.)?toml$")
 _STANDARD = ("name", "version", "artifact", "source-path", "vcs")  # pin keys that live in PEP 751's own fields
-
-
-def is_pylock(path: Path) -> bool:
-    """PEP 751's file names: ``pylock.toml`` or ``pylock.<name>.toml``."""
-    return _PYLOCK.match(path.name) is not None
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,7 @@ from nixgen.core.kinds import CacheFact  # noqa: E402  (re-exported for importer
 
 """What a system's binary-cache data says of a package: listed, absent, or nothing (no data for the system)."""
 
-_PNAME = re.compile(r"-\d.*$")  # "openssl-3.6.1" -> "openssl"
+_PNAME = re.compile(r"-\d")  # a store name's package name ends before its first "-<digit>": "openssl-3.6.1"
 _SET_FILE = re.compile(r"^python\d+Packages\.tsv$")
 
 
@@ -200,9 +200,10 @@ class SystemSnapshot:
         self.interpreters: Mapping[str, str] = dict(interpreters)  # "python311" -> "3.11.15", …
         self._sets = dict(sets)  # interpreter -> TSV file name
         self._loaded: dict[str, PythonSet] = {}
-        self._native_rows: dict[str, list[str]] | None = None
+        self._native_text = ""  # native.tsv as read (what knows_toplevel searches for store names)
+        self._native_lines: dict[str, str] | None = None  # its lines by attr, split into fields when used
         self._native_made: dict[str, NativePackage] = {}
-        self._pnames: frozenset[str] | None = None
+        self._pnames: dict[str, bool] = {}  # names asked of knows_toplevel -> found among store names
 
     @property
     def system(self) -> str:
@@ -273,31 +274,39 @@ class SystemSnapshot:
         return PythonSet(interpreter, f"{interpreter}Packages", self.interpreters.get(interpreter, ""),
                          _Packages(rows), by_name, edges)
 
-    def _native(self) -> dict[str, list[str]]:
-        if self._native_rows is None:
-            self._native_rows = {}
+    def _native(self) -> dict[str, str]:
+        """The lines of ``native.tsv`` by their first field, read once; :meth:`_row` splits one."""
+        if self._native_lines is None:
             if self.directory is not None:
                 path = self.directory / NATIVE_FILE
                 try:
-                    text = path.read_text(encoding="utf-8")
+                    self._native_text = path.read_text(encoding="utf-8")
                 except FileNotFoundError:
-                    text = ""
+                    pass
                 except OSError as err:
                     raise SnapshotError(f"cannot read {path}: {err.strerror or err}") from None
-                for line in text.splitlines():
-                    row = line.split("\t")
-                    if len(row) not in (3, 4):
-                        raise SnapshotError(f"{path} is malformed: a line with {len(row)} fields: {line[:80]!r}")
-                    self._native_rows[row[0]] = row
-        return self._native_rows
+            self._native_lines = {line.partition("\t")[0]: line for line in self._native_text.splitlines()}
+        return self._native_lines
+
+    def _row(self, line: str) -> list[str]:
+        """A line of ``native.tsv`` as its fields: attr, out hash, store name and (maybe) what it provides."""
+        row = line.split("\t")
+        if len(row) not in (3, 4):
+            path = self.directory / NATIVE_FILE if self.directory is not None else NATIVE_FILE
+            raise SnapshotError(f"{path} is malformed: a line with {len(row)} fields: {line[:80]!r}")
+        return row
+
+    def _native_rows(self) -> dict[str, list[str]]:
+        return {attr: self._row(line) for attr, line in self._native().items()}
 
     def native(self, attr: str) -> NativePackage | None:
         """The top-level attribute ``attr`` (its ``out`` path and what its outputs provide), if present."""
         pkg = self._native_made.get(attr)
         if pkg is None:
-            row = self._native().get(attr)
-            if row is None:
+            line = self._native().get(attr)
+            if line is None:
                 return None
+            row = self._row(line)
             provides = tuple(row[3].split(",")) if len(row) > 3 and row[3] else ()
             pkg = self._native_made[attr] = NativePackage(row[0], row[2], row[1], provides)
         return pkg
@@ -308,10 +317,9 @@ class SystemSnapshot:
 
     def native_attrs(self, *, libraries: bool = False) -> list[str]:
         """Top-level attrs, sorted; ``libraries``: only those providing headers, shared objects or .pc files."""
-        rows = self._native()
         if libraries:
-            return sorted(a for a, r in rows.items() if len(r) > 3 and r[3])
-        return sorted(rows)
+            return sorted(a for a, r in self._native_rows().items() if len(r) > 3 and r[3])
+        return sorted(self._native())
 
     def knows_toplevel(self, attr: str) -> bool:
         """Is ``attr`` (its first component: ``libpq.pg_config`` → ``libpq``) a top-level nixpkgs package?
@@ -319,15 +327,30 @@ class SystemSnapshot:
         nix-index lists each store path under one attribute only, so an attribute that shares its path with
         another (``openssl``, ``pkg-config``) is recognised by the package name in store names instead.
         """
-        rows = self._native()
-        if not rows:
+        lines = self._native()
+        if not lines:
             return True  # a snapshot without top-level data (evaluated Python set only) cannot tell
         head = attr.split(".", 1)[0]
-        if head in rows:
+        if head in lines:
             return True
-        if self._pnames is None:
-            self._pnames = frozenset(_PNAME.sub("", r[2]) for r in rows.values())
-        return head in self._pnames
+        known = self._pnames.get(head)
+        if known is None:
+            known = self._pnames[head] = self._is_package_name(head)
+        return known
+
+    def _is_package_name(self, name: str) -> bool:
+        """Is ``name`` the package name of a store name in ``native.tsv`` (``openssl`` of ``openssl-3.6.1``)?
+
+        The file's text is searched for it as a whole third field, alone or followed by ``-<digit>…``.
+        """
+        if _PNAME.search(name):
+            return False  # a package name ends before the first "-<digit>"
+        text = self._native_text
+        for found in re.finditer("\t" + re.escape(name) + r"(?:-\d[^\t\r\n]*)?(?=[\t\r\n]|\Z)", text):
+            start = found.start()
+            if text.count("\t", text.rfind("\n", 0, start) + 1, start) == 1:  # the tab before the third field
+                return True
+        return False
 
     # -- writing ----------------------------------------------------------------------------------------
     @classmethod
@@ -336,14 +359,16 @@ class SystemSnapshot:
         """An in-memory system part (what an importer builds, before it is saved)."""
         snap = cls(None, meta, interpreters, {i: f"{s.packages_attr}.tsv" for i, s in sets.items()})
         snap._loaded = dict(sets)
-        snap._native_rows = {a: [a, n.out_hash, n.store_name, ",".join(n.provides)] for a, n in native.items()}
+        snap._native_lines = {a: "\t".join((a, n.out_hash, n.store_name, ",".join(n.provides)))
+                              for a, n in native.items()}
+        snap._native_text = "\n".join(snap._native_lines.values())
         return snap
 
     def load_all(self) -> None:
         """Read every file of this part now (before its directory is written over)."""
         for interpreter in self._sets:
             self.python_set(interpreter)
-        self._native()
+        self._native_rows()  # every line split: a malformed one fails here, before anything is written
 
     def save(self, directory: Path) -> dict[str, int]:
         """Write this part into ``directory`` as sorted text, each file atomically; the same content gives the
@@ -364,7 +389,7 @@ class SystemSnapshot:
             elif edge_path.exists():
                 edge_path.unlink()
             counts[pyset.packages_attr] = len(pyset.packages)
-        native = self._native()
+        native = self._native_rows()
         write_atomic(directory / NATIVE_FILE, "".join(
             "\t".join((a, r[1], r[2], r[3] if len(r) > 3 else "")) + "\n" for a, r in sorted(native.items())))
         counts["native"] = len(native)

@@ -15,7 +15,7 @@ import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from packaging.specifiers import SpecifierSet
@@ -59,10 +59,13 @@ def stands_for(attr: str, version: str | Version) -> bool:
     return release[:len(found[1])] == found[1]
 
 
+CURATED = Path(__file__).parent / "data" / "versioned-attrs.toml"
+
+
 @cache
 def curated() -> tuple[VersionedExpression, ...]:
     """The curated table (``nixpkgs/data/versioned-attrs.toml``)."""
-    text = resources.files("nixgen.nixpkgs").joinpath("data/versioned-attrs.toml").read_text(encoding="utf-8")
+    text = CURATED.read_text(encoding="utf-8")
     return tuple(VersionedExpression(attr, str(canonicalize_name(row["name"])), row["version"],
                                      SpecifierSet(row["python"]) if row.get("python") else None, row["source"])
                  for attr, row in sorted(tomllib.loads(text).items()))

@@ -18,8 +18,9 @@ import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
+from pathlib import Path
 
+SONAMES = Path(__file__).parent / "data" / "sonames.toml"
 CC_RUNTIME_ATTR = "stdenv.cc.cc.lib"
 _GLIBC = re.compile(r"^(libc|libm|libpthread|libdl|librt|libutil|libresolv|libanl|libmvec|libBrokenLocale)"
                     r"\.so(\.[0-9]+)*$|^ld-linux[-_a-z0-9]*\.so(\.[0-9]+)*$")
@@ -45,7 +46,7 @@ def stem(soname: str) -> str:
 @cache
 def soname_table() -> dict[str, str]:
     """The curated soname (or stem) → nixpkgs attribute table shipped with nixgen."""
-    text = resources.files("nixgen.plan").joinpath("data/sonames.toml").read_text(encoding="utf-8")
+    text = SONAMES.read_text(encoding="utf-8")
     table = tomllib.loads(text)["libraries"]
     return {str(k): str(v) for k, v in table.items()}
 

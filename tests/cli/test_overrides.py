@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from packaging.version import Version
 
 from nixgen.errors import OverrideError
 from nixgen.nixpkgs.snapshot import Snapshot
@@ -126,3 +127,16 @@ def test_curated_data_loads_and_bad_user_file_fails_cleanly(tmp_path: Path) -> N
     proc = nixgen("overrides", "show", "docrep", "--overrides", bad)
     assert proc.returncode == 3
     assert "cannot read it as TOML" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_merged_rules_follow_the_version_and_the_data_cannot_change_after_loading(tmp_path: Path) -> None:
+    (tmp_path / "somepkg.toml").write_text('source = "x"\n[[rule]]\nversions = "<2"\nbuild-inputs = ["zlib"]\n'
+                                           '[[rule]]\nbuild-inputs = ["libsodium"]\nenv = { A = "1" }\n')
+    rules = load_overrides(Snapshot.load().knows_toplevel, directory=tmp_path)
+    old = rules.applied("SomePkg", "1.5")
+    assert old.build_inputs == ("zlib", "libsodium") and old.env == (("A", "1"),)
+    assert rules.applied("somepkg", "2.0").build_inputs == ("libsodium",)  # asked after 1.5: not its answer
+    assert rules.applied("SOMEPKG", Version("1.5")) == old and not rules.applied("otherpkg", "1.5")
+    with pytest.raises(TypeError):
+        rules.rules["somepkg"] = ()  # type: ignore[index]
+    assert rules.rules["somepkg"][0].versions is not None

@@ -1,5 +1,7 @@
 """The flake template: valid Nix, every planned package in its place, deterministic."""
 
+from pathlib import Path
+
 from nixgen.emit.flake import render_flake
 from nixgen.lock.model import NixpkgsPin
 from nixgen.plan.model import Plan, PlannedPackage
@@ -62,6 +64,21 @@ def test_flake_parses_and_places_every_package() -> None:
 
 def test_flake_is_byte_identical_for_the_same_plan() -> None:
     assert render_flake([_plan()], PIN, ["x"]) == render_flake([_plan()], PIN, ["x"])
+
+
+def test_templates_compiled_into_the_cache_dir_render_the_same_bytes(tmp_path: Path) -> None:
+    plain = render_flake([_plan()], PIN, ["from: requirements.txt"])
+    cold = render_flake([_plan()], PIN, ["from: requirements.txt"], cache_dir=tmp_path / "cache")
+    compiled = sorted((tmp_path / "cache" / "templates").glob("*/*.cache"))
+    assert len(compiled) >= 4  # flake, overlay and its macros, environment, image
+    assert render_flake([_plan()], PIN, ["from: requirements.txt"], cache_dir=tmp_path / "cache") == cold == plain
+    assert sorted((tmp_path / "cache" / "templates").glob("*/*.cache")) == compiled
+    for path in compiled:
+        path.write_bytes(b"not a compiled template")  # unreadable entries are compiled again
+    assert render_flake([_plan()], PIN, ["from: requirements.txt"], cache_dir=tmp_path / "cache") == plain
+    assert all(path.read_bytes() != b"not a compiled template" for path in compiled)  # and kept again
+    (tmp_path / "file").write_text("")
+    assert render_flake([_plan()], PIN, ["from: requirements.txt"], cache_dir=tmp_path / "file") == plain
 
 
 def test_all_nixpkgs_plan_has_an_empty_overlay() -> None:

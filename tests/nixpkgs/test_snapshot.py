@@ -221,6 +221,29 @@ def test_unusable_input_and_snapshots_are_snapshot_errors(tmp_path: Path) -> Non
     assert good.python_set().by_pypi_name("numpy") is not None  # read before: unaffected
 
 
+def test_a_malformed_native_line_fails_where_it_is_used(tmp_path: Path) -> None:
+    _import(_database(tmp_path), tmp_path / "s")
+    native = tmp_path / "s" / X86 / "native.tsv"
+    native.write_text(native.read_text() + "broken\tonly-two\n")
+    snap = Snapshot.read(tmp_path / "s")
+    assert snap.native("cowsay") is not None and snap.knows_toplevel("openssl")  # other lines: still answered
+    for use in (lambda: snap.native("broken"), lambda: snap.native_attrs(libraries=True),
+                lambda: snap.save(tmp_path / "again")):
+        with pytest.raises(SnapshotError, match=r"native\.tsv is malformed: a line with 2 fields: 'broken"):
+            use()
+    assert not (tmp_path / "again").exists()  # nothing written
+
+
+def test_store_names_are_matched_as_a_whole_third_field(tmp_path: Path) -> None:
+    _import(_database(tmp_path), tmp_path / "s")
+    native = tmp_path / "s" / X86 / "native.tsv"
+    # The last line has three fields (no "provides") and no newline.
+    native.write_text(native.read_text() + "a1\th1\tlibfoo-bar-1.0\t\na2\th2\tzlib-ng\tlib\na3\th3\tonly-3")
+    snap = Snapshot.read(tmp_path / "s")
+    assert snap.knows_toplevel("libfoo-bar") and snap.knows_toplevel("zlib-ng") and snap.knows_toplevel("only")
+    for name in ("libfoo", "libfoo-bar-1.0", "zlib", "h1", "lib", "only-3", "ng", "bar"):
+        assert not snap.knows_toplevel(name), name
+
 ARM = "aarch64-linux"
 
 
