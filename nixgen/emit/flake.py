@@ -157,9 +157,11 @@ def render_overlay_file(plans: Sequence[Plan], nixpkgs: NixpkgsPin, header: Sequ
 
 def _split(plans: Sequence[Plan]) -> tuple[list[PlannedPackage], list[tuple[str, list[PlannedPackage]]]]:
     """The overlay's packages: those every system shares, and each system's own."""
-    first = plans[0]
-    shared = [pkg for pkg in first.overrides if all(pkg in p.overrides for p in plans[1:])]
-    per_system = [(p.system, [pkg for pkg in p.overrides if pkg not in shared]) for p in plans]
+    overrides = [p.overrides for p in plans]  # each a property: worked out once here
+    others = [set(o) for o in overrides[1:]]
+    shared = [pkg for pkg in overrides[0] if all(pkg in o for o in others)]
+    common = set(shared)
+    per_system = [(p.system, [pkg for pkg in o if pkg not in common]) for p, o in zip(plans, overrides, strict=True)]
     return shared, [(s, pkgs) for s, pkgs in per_system if pkgs]
 
 
