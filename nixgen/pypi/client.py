@@ -313,7 +313,8 @@ class Index:
         return ProjectFiles(key, groups, make)
 
     def prefetch(self, names: Iterable[str]) -> None:
-        """Start fetching these projects' pages in the background (those the cache cannot answer)."""
+        """Start loading these projects' pages in the background (from the cache when it answers, else from
+        the index)."""
         if self.offline:
             return
         for name in names:
