@@ -120,7 +120,7 @@ class Lock:
     trades: tuple[Trade, ...] = ()
     alternatives: tuple[Alternative, ...] = ()
     failures: tuple[SystemFailure, ...] = ()
-    resolutions: int = field(default=0, metadata=DERIVED, compare=False)  # resolvelib searches it took (not recorded)
+    resolutions: int = field(default=0, metadata=DERIVED, compare=False)  # systems resolved on their own (not recorded)
 
     @property
     def plan(self) -> Plan:

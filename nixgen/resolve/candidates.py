@@ -358,6 +358,13 @@ class CandidateSource:
             found = best_files(self.index.project(cand.name, undated=True), cand.version, ranks)
         return found
 
+    def prefetch(self, cand: Candidate) -> None:
+        """Start reading, in the background, the metadata the candidate's dependencies will be read from."""
+        if cand.from_nixpkgs:
+            self.prefetch_nix_metadata(cand)
+        elif cand.metadata_files:
+            self.index.prefetch_metadata(cand.metadata_files)  # type: ignore[arg-type]
+
     def prefetch_nix_metadata(self, cand: Candidate) -> None:
         """Start reading, in the background, the metadata :meth:`NixpkgsCandidate.metadata` will read first
         (its project page, then the best file of its version): a cold run then reads nixpkgs candidates'

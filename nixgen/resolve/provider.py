@@ -121,10 +121,8 @@ class NixgenProvider(AbstractProvider[Req, Candidate, str]):
                     position += 1
                 if cand in bad or not all(self.is_satisfied_by(r, cand) for r in checks):
                     continue
-                if first and cand.from_nixpkgs:
-                    self.source.prefetch_nix_metadata(cand)
-                elif first:
-                    self.source.index.prefetch_metadata(cand.metadata_files)  # type: ignore[arg-type]
+                if first:
+                    self.source.prefetch(cand)
                 first = False
                 yield cand
             if query is not None:

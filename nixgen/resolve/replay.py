@@ -18,7 +18,14 @@ system pinned, as this system's own candidate, kept only if that is a resolution
 candidate this system's search would try first for it (the first of its candidates that all the
 requirements on it allow); a project only this system needs (appnope on macOS) gets that candidate too.
 The systems then share their versions, as uv's universal resolution keeps one version across forks where
-it can; only where that fails does a system search on its own.
+it can; only where that fails does a system resolve on its own.
+
+On its own, a system first tries :func:`unsearched`: the same check with nothing to carry, every project at
+the first of its candidates that all the requirements on it allow. Where nothing conflicts (most real sets:
+NetBox, ml-handson) that is a valid resolution found with no search at all, each pin locally the most
+preferred (for both sets, and every packse scenario, it is what resolvelib's search finds; where several
+such resolutions exist the two may pick different ones); where a conflict needs backtracking (packse's
+backtracking scenarios) it does not settle within a few rounds and resolvelib searches.
 """
 
 from __future__ import annotations
@@ -57,6 +64,7 @@ class Recording:
     queries: dict[tuple[object, ...], Query] = field(default_factory=dict)  # by CandidateSource.query_key
     fetched: dict[Candidate, list[Req]] = field(default_factory=dict)  # dependencies read, in order
     mapping: dict[str, Candidate] = field(default_factory=dict)  # the result, identifier → candidate
+    exact: bool = True  # made by a resolvelib search whose questions are recorded (else only carried)
 
     def query(self, key: tuple[object, ...], name: str, extras: frozenset[str], reqs: Sequence[Req]) -> Query:
         """The query with this key (``CandidateSource.query_key``), recorded with its first arguments."""
@@ -71,9 +79,10 @@ class Shared:
     """A run's resolutions so far, for the next system to re-use, and how each resolution was come by."""
 
     recordings: list[Recording] = field(default_factory=list)
-    searches: int = 0  # resolvelib searches made
+    searches: int = 0  # resolutions made on their own: a resolvelib search, or one found without (direct)
     replayed: int = 0  # resolutions re-used from another system's recording
     carried: int = 0  # resolutions made of another system's versions (:func:`carried`)
+    direct: int = 0  # of the searches, those that needed no resolvelib search (nothing conflicted)
     traded: int = 0  # min-build second resolutions made by trading pins of the first
 
 
@@ -87,7 +96,7 @@ def replay(recording: Recording, provider: NixgenProvider, reqs: list[Req],
            constraints: Mapping[str, Sequence[Req]]) -> dict[str, Candidate] | None:
     """The recorded resolution in ``provider``'s own candidates, if ``provider`` answers every recorded
     question as the recording's provider did; else None (resolve this system on its own)."""
-    if recording.reqs != reqs or dict(recording.constraints) != dict(constraints):
+    if not recording.exact or recording.reqs != reqs or dict(recording.constraints) != dict(constraints):
         return None
     if any(r.hashes for r in reqs) or any(r.hashes for rs in constraints.values() for r in rs):
         return None  # a --hash check reads each file's sha256, which differs between platforms' wheels
@@ -121,46 +130,78 @@ def carried(base: Mapping[str, Candidate], provider: NixgenProvider, reqs: list[
     ``base`` lacks to this system's most preferred candidate), if every pin is the first of its candidates
     that all the requirements on it (the user's, the constraints, the pins' dependencies here) allow; else
     None (search)."""
+    return _fixpoint(base, provider, reqs, constraints, {})[0]
+
+
+def unsearched(provider: NixgenProvider, reqs: list[Req], constraints: Mapping[str, Sequence[Req]],
+               rounds: int = 3) -> dict[str, Candidate] | None:
+    """A resolution found without a search, when nothing conflicts: every project needed pinned to the first
+    of its candidates that all the requirements on it allow (the same check as :func:`carried`). A pin that
+    a requirement found later rules out is chosen again in the next round, knowing that requirement; None
+    when ``rounds`` do not settle it (then resolvelib searches)."""
+    hints: Mapping[str, list[Req]] = {}
+    for _ in range(rounds):
+        mapping, on = _fixpoint({}, provider, reqs, constraints, hints)
+        if mapping is not None or on is None:
+            return mapping
+        hints = on
+    return None
+
+
+def _fixpoint(base: Mapping[str, Candidate], provider: NixgenProvider, reqs: list[Req],
+              constraints: Mapping[str, Sequence[Req]], hints: Mapping[str, list[Req]]
+              ) -> tuple[dict[str, Candidate] | None, dict[str, list[Req]] | None]:
+    """The pins of :func:`carried` (a project ``base`` lacks takes its first candidate that the requirements
+    so far, and ``hints``, allow), and the requirements on each identifier they gave; the pins are None when
+    one is not the first its requirements allow, and both are None when this cannot work at all."""
     if any(r.hashes for r in reqs) or any(r.hashes for rs in constraints.values() for r in rs):
-        return None  # as in replay(): a --hash check differs between platforms' files
+        return None, None  # as in replay(): a --hash check differs between platforms' files
     source = provider.source
     on: dict[str, list[Req]] = defaultdict(list)  # the requirements on each identifier
     for r in reqs:
         on[r.identifier].append(r)
     mapping: dict[str, Candidate] = {}
-    stack = [r.identifier for r in reversed(reqs)]
+    # Wave by wave: pick each new identifier's candidate and start reading its metadata, then read the
+    # wave's dependencies (a cold run reads a wave's metadata in parallel, not one file at a time).
+    wave = list(dict.fromkeys(r.identifier for r in reqs))
     try:
-        while stack:
-            ident = stack.pop()
-            if ident in mapping:
-                continue
-            theirs = base.get(ident)
-            first = on[ident][0]
-            found = source.candidates(first.name, first.extras, on[ident])
-            if theirs is None:
-                # Needed here, not there (appnope on macOS): this system's most preferred candidate that the
-                # requirements so far allow; the check below holds it to all of them.
-                checks = [*on[ident], *constraints.get(first.name, ())]
-                mine = next((c for c in found if all(provider.is_satisfied_by(r, c) for r in checks)), None)
-            else:
-                mine = next((c for c in found if c.version == theirs.version and c.provider == theirs.provider),
-                            None)
-            if mine is None:
-                return None
-            mapping[ident] = mine
-            for dep in provider.get_dependencies(mine):
-                on[dep.identifier].append(dep)
-                stack.append(dep.identifier)
+        while wave:
+            picked: list[Candidate] = []
+            for ident in wave:
+                if ident in mapping:
+                    continue
+                theirs = base.get(ident)
+                first = on[ident][0]
+                found = source.candidates(first.name, first.extras, on[ident])
+                if theirs is None:
+                    # Needed here, not there (appnope on macOS): this system's most preferred candidate that
+                    # the requirements so far allow; the check below holds it to all of them.
+                    checks = [*on[ident], *hints.get(ident, ()), *constraints.get(first.name, ())]
+                    mine = next((c for c in found if all(provider.is_satisfied_by(r, c) for r in checks)), None)
+                else:
+                    mine = next((c for c in found if c.version == theirs.version and c.provider == theirs.provider),
+                                None)
+                if mine is None:
+                    return None, None
+                mapping[ident] = mine
+                source.prefetch(mine)
+                picked.append(mine)
+            after: list[str] = []
+            for mine in picked:
+                for dep in provider.get_dependencies(mine):
+                    on[dep.identifier].append(dep)
+                    after.append(dep.identifier)
+            wave = [i for i in dict.fromkeys(after) if i not in mapping]
         for ident, pinned in mapping.items():
             asked = on[ident]
             checks = [*asked, *constraints.get(pinned.name, ())]
             best = next((c for c in source.candidates(asked[0].name, asked[0].extras, asked)
                          if all(provider.is_satisfied_by(r, c) for r in checks)), None)
             if best != pinned:
-                return None
+                return None, on
     except NixgenError:
-        return None
-    return mapping
+        return None, None
+    return mapping, on
 
 
 def traded(base: Mapping[str, Candidate], provider: NixgenProvider, reqs: list[Req],

@@ -19,7 +19,7 @@ from nixgen.resolve.candidates import CandidateSource, IndexLike
 from nixgen.resolve.explain import explain_conflict
 from nixgen.resolve.model import Artifact, Candidate, Pin, Provider, Relaxation, Req, Resolution
 from nixgen.resolve.provider import NixgenProvider, ProviderMemo
-from nixgen.resolve.replay import Recording, Shared, carried, replay, traded
+from nixgen.resolve.replay import Recording, Shared, carried, replay, traded, unsearched
 from nixgen.resolve.target import Target
 
 if TYPE_CHECKING:
@@ -43,6 +43,7 @@ class ResolveOptions:
     preferred: Mapping[str, str] = field(default_factory=dict)  # re-locking: versions to try first (index pins)
     prefer_wheels: frozenset[str] = frozenset()  # min-build: wheels before the nixpkgs candidate for these
     strict: bool = False  # --no-relax: refuse nixpkgs' relaxations of upstream pins between its packages
+    search: bool = False  # always run resolvelib's search, never replay.unsearched (to check that they agree)
 
 
 def _user_req(ur: UserRequirement, *, constraint: bool = False) -> Req:
@@ -121,6 +122,8 @@ def resolve(reqset: RequirementSet, index: IndexLike, pyset: PythonSet | None, t
     index.prefetch({r.name for r in reqs})
     provider = NixgenProvider(source, constraints, memo.provider)
     shared = shared if shared is not None else Shared()
+    # Other systems' resolutions first (replayed where every answer is the same, else carried where that is a
+    # resolution here), then one found without a search, then resolvelib's search.
     recordings = [r for r in shared.recordings if r.options == options]
     for recording in recordings:
         if (mapping := replay(recording, provider, reqs, constraints)) is not None:
@@ -136,6 +139,13 @@ def resolve(reqset: RequirementSet, index: IndexLike, pyset: PythonSet | None, t
         return _to_resolution(mapping, reqs, provider, target, source)
     shared.searches += 1
     recording = Recording(options, reqs, constraints)
+    if not options.search and (mapping := unsearched(provider, reqs, constraints)) is not None:
+        # Every project at its most preferred candidate that all the requirements on it allow: a resolution
+        # found without searching (nothing conflicts). Another system may carry it, not replay it.
+        recording.mapping, recording.exact = dict(mapping), False
+        shared.recordings.append(recording)
+        shared.direct += 1
+        return _first(memo, options, mapping, reqs, provider, target, source)
     provider.recording = recording
     resolver: Resolver[Req, Candidate, str] = Resolver(provider, BaseReporter())
     try:
