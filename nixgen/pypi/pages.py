@@ -71,7 +71,6 @@ def tags_fit_nix(tag_string: str) -> bool:
         return False
 
 
-_version = parse_version
 
 
 @lru_cache(maxsize=4096)
@@ -113,7 +112,7 @@ def split_filename(filename: str, project: str) -> tuple[bool, str, str] | None:
     # (packaging's parse_sdist_filename splits at the last dash and knows only .tar.gz and .zip.)
     start = 0
     while (cut := stem.find("-", start)) != -1:
-        if canonicalize_name(stem[:cut]) == project and _version(stem[cut + 1:]) is not None:
+        if canonicalize_name(stem[:cut]) == project and parse_version(stem[cut + 1:]) is not None:
             return (False, stem[cut + 1:], "")
         start = cut + 1
     return None
@@ -139,7 +138,7 @@ def _split_wheel(filename: str, project: str) -> tuple[bool, str, str] | None:
     if dashes not in (4, 5):
         return None
     parts = stem.split("-", dashes - 2)
-    if _wheel_name(parts[0]) != project or _version(parts[1]) is None:
+    if _wheel_name(parts[0]) != project or parse_version(parts[1]) is None:
         return None
     if dashes == 5 and _BUILD_TAG_RE.match(parts[2]) is None:
         return None
@@ -469,7 +468,7 @@ def rows_to_files(project: str, rows: Iterable[Row], not_after: float | None, da
 def _rows_to_files(project: str, rows: Iterable[Row], not_after: float | None, dated: bool) -> list[DistFile]:
     out: list[DistFile] = []
     append = out.append
-    version_of, tags_of, fromtimestamp = _version, _tags, datetime.fromtimestamp
+    version_of, tags_of, fromtimestamp = parse_version, _tags, datetime.fromtimestamp
     empty: frozenset[Tag] = frozenset()
     for filename, url, version, is_wheel, tag_string, sha, rp, yanked, upload, size, has_md, md_sha in rows:
         if not_after is not None and (upload > not_after if upload is not None else dated):

@@ -359,16 +359,13 @@ class CandidateSource:
         return found
 
     def prefetch(self, cand: Candidate) -> None:
-        """Start reading, in the background, the metadata the candidate's dependencies will be read from."""
-        if cand.from_nixpkgs:
-            self.prefetch_nix_metadata(cand)
-        elif cand.metadata_files:
-            self.index.prefetch_metadata(cand.metadata_files)  # type: ignore[arg-type]
-
-    def prefetch_nix_metadata(self, cand: Candidate) -> None:
-        """Start reading, in the background, the metadata :meth:`NixpkgsCandidate.metadata` will read first
-        (its project page, then the best file of its version): a cold run then reads nixpkgs candidates'
-        metadata in parallel, as it does the index candidates' (``prefetch_metadata``)."""
+        """Start reading, in the background, the metadata the candidate's dependencies will be read from: an
+        index candidate's file, or what :meth:`NixpkgsCandidate.metadata` reads first (its project page, then
+        the best file of its version), so a cold run reads either kind's metadata in parallel."""
+        if not cand.from_nixpkgs:
+            if cand.metadata_files:
+                self.index.prefetch_metadata(cand.metadata_files)  # type: ignore[arg-type]
+            return
         ranks = (self.metadata_target or self.target).tag_priority
         version = cand.version
         self.index.prefetch_chosen(cand.name, ("nixpkgs", version),
