@@ -103,10 +103,13 @@ class Overrides:
     rules: Mapping[str, tuple[Rule, ...]] = field(default_factory=dict)
     sources: Mapping[str, str] = field(default_factory=dict)
     _applied: dict[tuple[str, str], Applied] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _always: frozenset[str] = field(default=frozenset(), init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "rules", MappingProxyType({n: tuple(rs) for n, rs in self.rules.items()}))
         object.__setattr__(self, "sources", MappingProxyType(dict(self.sources)))
+        object.__setattr__(self, "_always", frozenset(n for n, rules in self.rules.items()
+                                                      if any(r.always_nixpkgs for r in rules)))
 
     def applied(self, name: str, version: str | Version) -> Applied:
         """The merged rules for ``name`` at ``version`` (merged once per name and version)."""
@@ -117,7 +120,8 @@ class Overrides:
         return found
 
     def always_nixpkgs(self) -> frozenset[str]:
-        return frozenset(n for n, rules in self.rules.items() if any(r.always_nixpkgs for r in rules))
+        """The projects a rule says always come from nixpkgs (worked out once: the rules are read-only)."""
+        return self._always
 
 
 def _rule(data: Any, where: str, knows_native: Any) -> Rule:
