@@ -22,6 +22,7 @@ from nixgen.lock.pylock import read_pylock, write_pylock
 from nixgen.plan.linking import CC_RUNTIME_ATTR, link_libraries, soname_table
 from nixgen.pypi import Index
 from nixgen.pypi.linkage import TooBig, read_remote_linkage, read_wheel_linkage, table_names, wheel_linkage
+from nixgen.pypi.ranges import remote_members
 from nixgen.resolve.model import Artifact
 from tests.cli.conftest import nixgen
 from tests.indexserver import FixtureIndex, IndexServer, metadata_text
@@ -135,6 +136,31 @@ def test_a_big_object_whose_code_comes_first_is_not_streamed_through(tmp_path: P
     with pytest.raises(TooBig):
         read_remote_linkage(fetch, filename, budget=1_000_000)
     assert read_remote_linkage(fetch, filename).needed == read_wheel_linkage(_written(tmp_path, filename, data)).needed
+
+
+def test_a_streamed_member_is_asked_for_in_growing_pieces() -> None:
+    # A code-first object is streamed to its end; each request's round trip is what a stream of equal
+    # 1 MB pieces waits for, so each piece asked for is twice the last, up to 8 MB.
+    body = random.Random(3).randbytes(20 << 20)  # incompressible: the member is about as big deflated
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as whl:
+        whl.writestr("pkg/_core.so", body)
+    data = buf.getvalue()
+    asked: list[int] = []
+
+    def fetch(spec: str) -> tuple[bytes, int, int]:
+        first, _, last = spec.removeprefix("bytes=").partition("-")
+        start = len(data) - int(last) if not first else int(first)
+        end = len(data) if not first else int(last) + 1
+        asked.append(end - start)
+        return data[start:end], start, len(data)
+
+    member = next(m for m in remote_members(fetch) if m.name == "pkg/_core.so")
+    asked.clear()
+    assert b"".join(member.stream()) == body
+    pieces = [n for n in asked if n >= 1 << 20]
+    assert pieces[:4] == [1 << 20, 2 << 20, 4 << 20, 8 << 20], pieces
+    assert max(pieces) == 8 << 20 and len(pieces) <= 5
 
 
 def _written(tmp: Path, filename: str, data: bytes) -> Path:
