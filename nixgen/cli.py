@@ -122,6 +122,10 @@ def resolve_options(func: F) -> F:
         click.option("--no-relax", "no_relax", is_flag=True,
                      help="Refuse the upstream pins nixpkgs relaxes between its own packages and resolve strictly "
                           "(what that costs — the rebuilds it causes — shows in the summary)."),
+        click.option("--full-search", "full_search", is_flag=True,
+                     help="Resolve each system with a full resolvelib search, taking no shortcut (no resolution "
+                          "found without a search, none carried over from another system): slower; where several "
+                          "resolutions are valid, the one a search picks. Recorded in the lock."),
         click.option("--image-cmd", "image_cmd", metavar="COMMAND",
                      help="The command of the container image (packages.<linux-system>.image), as a shell would "
                           "split it (default: python3). Recorded in the lock."),
@@ -212,7 +216,7 @@ def _options(kwargs: dict[str, Any]) -> Any:
                    only_groups=tuple(kwargs.get("only_groups", ())),
                    image_cmd=tuple(shlex.split(kwargs["image_cmd"])) if kwargs.get("image_cmd") else (),
                    allow_unboxed_builds=kwargs.get("allow_unboxed_builds", False),
-                   no_relax=kwargs.get("no_relax", False),
+                   no_relax=kwargs.get("no_relax", False), full_search=kwargs.get("full_search", False),
                    upgrade=kwargs.get("upgrade", False), allow_infeasible=kwargs.get("allow_infeasible", False),
                    upgrade_packages=frozenset(canonicalize_name(n) for n in kwargs.get("upgrade_packages", ())))
 
@@ -266,7 +270,8 @@ def _relock_input(lock: Any, path: Path, kwargs: dict[str, Any]) -> tuple[Any, d
               "strategy": options.strategy, "providers": dict(options.providers), "tests": options.tests,
               "no_build_metadata": not options.build_metadata, "exclude_newer": options.exclude_newer,
               "override_files": tuple(Path(f.path) for f in lock.overrides.files), "extras": options.extras,
-              "groups": options.groups, "no_relax": options.no_relax, "all_extras": options.all_extras,
+              "groups": options.groups, "no_relax": options.no_relax,
+              "full_search": options.full_search, "all_extras": options.all_extras,
               "all_groups": options.all_groups, "no_dev": options.no_dev, "with_groups": options.with_groups,
               "without_groups": options.without_groups, "only_groups": options.only_groups,
               "image_cmd": shlex.join(options.image_cmd) if options.image_cmd else None,

@@ -56,6 +56,7 @@ class Options:
     only_groups: tuple[str, ...] = ()
     image_cmd: tuple[str, ...] = ()  # the container image's command
     no_relax: bool = False  # refuse nixpkgs' relaxations of upstream pins (resolve strictly)
+    full_search: bool = False  # a resolvelib search for every system: no unsearched or carried resolution
     upgrade: bool = False  # re-locking: drop every preference for the previous lock's pins
     upgrade_packages: frozenset[str] = frozenset()  # … or only for these
     allow_unboxed_builds: bool = False  # ... even where the platform cannot box them (nixgen.pypi.box)
@@ -107,6 +108,7 @@ def lock_options(reqset: RequirementSet, options: Options) -> LockOptions:
         groups=options.groups, all_extras=options.all_extras, all_groups=options.all_groups,
         no_dev=options.no_dev, with_groups=options.with_groups, without_groups=options.without_groups,
         only_groups=options.only_groups, image_cmd=options.image_cmd, no_relax=options.no_relax,
+        full_search=options.full_search,
         snapshot=os.path.abspath(options.snapshot_dir) if options.snapshot_dir is not None else None)
 
 
@@ -340,7 +342,8 @@ def _lock_for_python(reqset: RequirementSet, session: Session, options: Options,
                                               build_metadata=options.build_metadata, metadata_target=reference,
                                               allow_unboxed_builds=options.allow_unboxed_builds,
                                               preferred=preferred, prefer_wheels=prefer_wheels,
-                                              strict=options.no_relax), memo, shared)
+                                              strict=options.no_relax, search=options.full_search),
+                               memo, shared)
 
             def plan_of(resolution: Resolution, traded: frozenset[str],
                         cache_of: Callable[[str], CacheFact] = cache_of,

@@ -34,6 +34,13 @@ MetadataSource = Literal["pep658", "range", "download", "pkg-info", "pyproject",
 PKG-INFO / pyproject.toml / egg-info, its PEP 517 hook, a direct reference, a git checkout, or nowhere:
 nixpkgs' own)."""
 
+FoundBy = Literal["search", "unsearched", "replayed", "carried"]
+"""How a system's resolution was found: resolvelib's search; without one (every project at the first of its
+candidates that all the requirements on it allow, and nothing conflicted); another system's search replayed
+(this system answered every question of it the same); another system's versions carried over (a resolution
+here, each pin the first candidate its requirements allow). min-build's trades, checked as a resolution,
+keep how the resolution they trade from was found."""
+
 DepKind = Literal["run", "build"]
 """A dependency edge: needed at run time, or only to build an sdist (its PEP 518 build system)."""
 

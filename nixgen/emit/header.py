@@ -56,6 +56,8 @@ def command(lock_: Lock, *, lock: bool = False) -> str:
         words_ += ["--snapshot", _path(options.snapshot, base)]
     if options.no_relax:
         words_.append("--no-relax")
+    if options.full_search:
+        words_.append("--full-search")
     if options.image_cmd:
         words_ += ["--image-cmd", shlex.join(options.image_cmd)]
     if options.tests:

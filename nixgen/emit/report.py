@@ -59,6 +59,8 @@ def print_summary(lock: Lock, *, stdout: bool = False, systems: tuple[str, ...] 
             "them)" if plan.relaxations else ("; strict: no relaxed pins (--no-relax)" if lock.options.no_relax else "")
         console.print(f"{len(plan.packages)} packages: {states}; about {prediction.total_minutes:g} estimated "
                       f"build minutes{relaxed} (estimates: see `nixgen report --json` for their sources)")
+        if (how := words.found_by(plan)) is not None:
+            console.print(f"note: {how}")
         for rel in plan.relaxations:
             console.print(f"relaxed as nixpkgs has it: {words.relaxation(rel)}")
         for note in plan.notes:
@@ -106,6 +108,7 @@ def _plan_json(lock: Lock, plan: Plan) -> dict[str, Any]:
     packages = [_package_json(p, s) for p, s in zip(plan.packages, prediction.statuses, strict=True)]
     return {
         "system": plan.system, "interpreter": plan.interpreter, "python-version": plan.python_version,
+        "found-by": plan.found_by, "found-from": plan.found_from, "found-by-text": words.found_by(plan),
         "totals": {**prediction.by_state(), "estimated-minutes": prediction.total_minutes},
         "trades": [encode(t) for t in lock.trades if t.system == plan.system],
         "alternatives": [encode(a) for a in lock.alternatives if a.system == plan.system],

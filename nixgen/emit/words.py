@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from nixgen.lock.model import Alternative, Trade
-from nixgen.plan.model import Evidence, PlannedPackage
+from nixgen.plan.model import Evidence, Plan, PlannedPackage
 from nixgen.plan.predict import CauseLink, Status
 from nixgen.resolve.model import Relaxation
 
@@ -131,3 +131,17 @@ def trade(t: Trade) -> str:
 def alternative(a: Alternative) -> str:
     return (f"alternative: a requirement set that allows {a.name}=={a.nixpkgs_version} (nixpkgs' version) would "
             f"save ~{a.minutes:g} min of rebuilds")
+
+
+def found_by(plan: Plan) -> str | None:
+    """How the plan's resolution was found, when it was not a search of its own (None then)."""
+    other = plan.found_from or "another system"
+    if plan.found_by == "unsearched":
+        return ("resolved without a search: every project at the first of its candidates that all the "
+                "requirements on it allow, as nothing conflicted (--full-search runs a search)")
+    if plan.found_by == "carried":
+        return (f"resolved with {other}'s versions, carried over: a resolution here, each pin the first of its "
+                "candidates that all the requirements on it allow (--full-search runs a search)")
+    if plan.found_by == "replayed":
+        return f"resolved by replaying {other}'s search: this system answers every question of it alike"
+    return None

@@ -76,6 +76,7 @@ class LockOptions:
     only_groups: tuple[str, ...] = ()
     snapshot: str | None = None  # --snapshot DIR
     no_relax: bool = False  # --no-relax
+    full_search: bool = False  # --full-search
     image_cmd: tuple[str, ...] = ()  # the container image's command (--image-cmd); empty: python3
 
 

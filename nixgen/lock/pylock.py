@@ -35,7 +35,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from nixgen.core.kinds import CacheFact, ReasonKind
+from nixgen.core.kinds import CacheFact, FoundBy, ReasonKind
 from nixgen.errors import InputError
 from nixgen.lock.model import (
     Alternative,
@@ -67,6 +67,8 @@ class TargetEntry:
     roots: tuple[str, ...] = ()
     relaxations: tuple[Relaxation, ...] = ()
     notes: tuple[str, ...] = ()
+    found_by: FoundBy = "search"
+    found_from: str | None = None
 
 
 @dataclass(frozen=True)
@@ -200,7 +202,8 @@ def write_pylock(lock: Lock, directory: Path, command: str = "") -> str:
     top.update(encode(header))
     top["targets"] = [encode(TargetEntry(system=p.system, interpreter=p.interpreter,
                                          python_version=p.python_version, roots=p.roots,
-                                         relaxations=p.relaxations, notes=p.notes)) for p in lock.plans]
+                                         relaxations=p.relaxations, notes=p.notes, found_by=p.found_by,
+                                         found_from=p.found_from)) for p in lock.plans]
     if nix_only:
         top["nixpkgs-only"] = nix_only
     first = lock.plans[0]
@@ -310,7 +313,8 @@ def read_pylock(path: Path) -> Lock:
         rest = {k: v for k, v in extra.items() if k not in ("name", "version")}
         add(rest, extra["name"], extra["version"], None, None, at)
     plans = tuple(Plan(interpreter=t.interpreter, python_version=t.python_version, system=t.system, roots=t.roots,
-                       packages=link(per_system[t.system]), relaxations=t.relaxations, notes=t.notes)
+                       packages=link(per_system[t.system]), relaxations=t.relaxations, notes=t.notes,
+                       found_by=t.found_by, found_from=t.found_from)
                   for t in targets)
     lock = Lock(plans=plans, nixpkgs=header.nixpkgs, snapshot=header.snapshot, overrides=header.overrides,
                 options=header.options, trades=header.trades, alternatives=header.alternatives,

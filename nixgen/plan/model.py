@@ -13,7 +13,7 @@ from datetime import datetime
 
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
-from nixgen.core.kinds import CacheFact, EvidenceKind, Provider, ReasonKind, Verdict
+from nixgen.core.kinds import CacheFact, EvidenceKind, FoundBy, Provider, ReasonKind, Verdict
 from nixgen.resolve.model import Artifact, Pin, Relaxation
 
 
@@ -155,6 +155,10 @@ class Plan:
     packages: tuple[PlannedPackage, ...]
     relaxations: tuple[Relaxation, ...] = ()
     notes: tuple[str, ...] = ()
+    # How the resolution was found (nixgen.core.kinds.FoundBy), and whose resolution it re-used: the same
+    # resolution found another way is equal.
+    found_by: FoundBy = field(default="search", compare=False)
+    found_from: str | None = field(default=None, compare=False)
 
     @property
     def overrides(self) -> tuple[PlannedPackage, ...]:

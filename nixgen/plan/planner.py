@@ -145,4 +145,5 @@ def make_plan(resolution: Resolution, forced: frozenset[str] = frozenset(), over
     packages = [_judged(pp, resolution.python_version, versions, sources or {}) for pp in packages]
     return Plan(interpreter=resolution.interpreter, python_version=resolution.python_version,
                 system=resolution.system, roots=resolution.roots, packages=link(packages),
-                relaxations=resolution.relaxations, notes=resolution.notes)
+                relaxations=resolution.relaxations, notes=resolution.notes, found_by=resolution.found_by,
+                found_from=resolution.found_from)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-from nixgen.core.kinds import FORCED_PROVIDERS, DepKind, MetadataSource
+from nixgen.core.kinds import FORCED_PROVIDERS, DepKind, FoundBy, MetadataSource
 from nixgen.core.kinds import Provider as Provider  # re-exported: candidates and pins name it here
 
 PROVIDERS = FORCED_PROVIDERS  # what --provider may force; "local" is the project itself
@@ -221,6 +221,10 @@ class Resolution:
     pins: tuple[Pin, ...]
     relaxations: tuple[Relaxation, ...] = ()
     notes: tuple[str, ...] = ()
+    # How the resolution was found (nixgen.core.kinds.FoundBy), and whose resolution it re-used: the same
+    # resolution found another way is equal.
+    found_by: FoundBy = field(default="search", compare=False)
+    found_from: str | None = field(default=None, compare=False)
 
     def pin(self, name: str) -> Pin | None:
         for p in self.pins:

@@ -61,6 +61,7 @@ class Recording:
     options: object  # the ResolveOptions it ran with: another system replays it only under equal options
     reqs: list[Req]
     constraints: Mapping[str, Sequence[Req]]
+    system: str  # the Nix system it was made for
     queries: dict[tuple[object, ...], Query] = field(default_factory=dict)  # by CandidateSource.query_key
     fetched: dict[Candidate, list[Req]] = field(default_factory=dict)  # dependencies read, in order
     mapping: dict[str, Candidate] = field(default_factory=dict)  # the result, identifier → candidate

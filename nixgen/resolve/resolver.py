@@ -12,7 +12,7 @@ from packaging.utils import canonicalize_name, parse_wheel_filename
 from resolvelib import BaseReporter, Resolver
 from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
 
-from nixgen.core.kinds import Prefer, as_metadata_source
+from nixgen.core.kinds import FoundBy, Prefer, as_metadata_source
 from nixgen.errors import ResolutionError
 from nixgen.overrides import Overrides
 from nixgen.resolve.candidates import CandidateSource, IndexLike
@@ -43,7 +43,7 @@ class ResolveOptions:
     preferred: Mapping[str, str] = field(default_factory=dict)  # re-locking: versions to try first (index pins)
     prefer_wheels: frozenset[str] = frozenset()  # min-build: wheels before the nixpkgs candidate for these
     strict: bool = False  # --no-relax: refuse nixpkgs' relaxations of upstream pins between its packages
-    search: bool = False  # always run resolvelib's search, never replay.unsearched (to check that they agree)
+    search: bool = False  # always resolvelib's search (or an exact replay of one): nothing unsearched or carried
 
 
 def _user_req(ur: UserRequirement, *, constraint: bool = False) -> Req:
@@ -94,6 +94,7 @@ class ResolveMemo:
     notes: list[str] = field(default_factory=list)
     provider: ProviderMemo = field(default_factory=ProviderMemo)
     first: dict[str, Candidate] | None = None  # the resolution without min-build's trades, once made
+    first_found: tuple[FoundBy, str | None] = ("search", None)  # how that one was found, and from whom
 
 
 def resolve(reqset: RequirementSet, index: IndexLike, pyset: PythonSet | None, target: Target,
@@ -128,24 +129,24 @@ def resolve(reqset: RequirementSet, index: IndexLike, pyset: PythonSet | None, t
     for recording in recordings:
         if (mapping := replay(recording, provider, reqs, constraints)) is not None:
             shared.replayed += 1
-            return _first(memo, options, mapping, reqs, provider, target, source)
-    for recording in recordings:
+            return _first(memo, options, mapping, reqs, provider, target, source, "replayed", recording.system)
+    for recording in recordings if not options.search else ():
         if (mapping := carried(recording.mapping, provider, reqs, constraints)) is not None:
             shared.carried += 1
-            return _first(memo, options, mapping, reqs, provider, target, source)
-    if (options.prefer_wheels and memo.first is not None
+            return _first(memo, options, mapping, reqs, provider, target, source, "carried", recording.system)
+    if (options.prefer_wheels and memo.first is not None and not options.search
             and (mapping := traded(memo.first, provider, reqs, constraints, options.prefer_wheels)) is not None):
         shared.traded += 1
-        return _to_resolution(mapping, reqs, provider, target, source)
+        return _to_resolution(mapping, reqs, provider, target, source, *memo.first_found)
     shared.searches += 1
-    recording = Recording(options, reqs, constraints)
+    recording = Recording(options, reqs, constraints, target.system)
     if not options.search and (mapping := unsearched(provider, reqs, constraints)) is not None:
         # Every project at its most preferred candidate that all the requirements on it allow: a resolution
         # found without searching (nothing conflicts). Another system may carry it, not replay it.
         recording.mapping, recording.exact = dict(mapping), False
         shared.recordings.append(recording)
         shared.direct += 1
-        return _first(memo, options, mapping, reqs, provider, target, source)
+        return _first(memo, options, mapping, reqs, provider, target, source, "unsearched")
     provider.recording = recording
     resolver: Resolver[Req, Candidate, str] = Resolver(provider, BaseReporter())
     try:
@@ -164,11 +165,12 @@ def resolve(reqset: RequirementSet, index: IndexLike, pyset: PythonSet | None, t
 
 
 def _first(memo: ResolveMemo, options: ResolveOptions, mapping: Mapping[str, Candidate], reqs: list[Req],
-           provider: NixgenProvider, target: Target, source: CandidateSource) -> Resolution:
+           provider: NixgenProvider, target: Target, source: CandidateSource, found_by: FoundBy = "search",
+           found_from: str | None = None) -> Resolution:
     """The resolution of ``mapping``, kept in ``memo`` when it is made without min-build's trades."""
     if not options.prefer_wheels:
-        memo.first = dict(mapping)
-    return _to_resolution(mapping, reqs, provider, target, source)
+        memo.first, memo.first_found = dict(mapping), (found_by, found_from)
+    return _to_resolution(mapping, reqs, provider, target, source, found_by, found_from)
 
 
 def _native(filename: str) -> bool:
@@ -209,7 +211,8 @@ def _nix_artifact(cand: Candidate, source: CandidateSource) -> Artifact | None:
 
 
 def _to_resolution(mapping: Mapping[str, Candidate], roots: list[Req], provider: NixgenProvider,
-                   target: Target, source: CandidateSource) -> Resolution:
+                   target: Target, source: CandidateSource, found_by: FoundBy = "search",
+                   found_from: str | None = None) -> Resolution:
     base = {c.name: c for c in mapping.values() if not c.extras}
     extras: dict[str, set[str]] = defaultdict(set)
     run_deps: dict[str, set[str]] = defaultdict(set)
@@ -270,4 +273,4 @@ def _to_resolution(mapping: Mapping[str, Candidate], roots: list[Req], provider:
     return Resolution(interpreter=target.interpreter, python_version=target.python_version,
                       system=target.system, roots=tuple(sorted(requested)), pins=tuple(pins),
                       relaxations=tuple(sorted(relaxations, key=lambda r: (r.parent, r.child))),
-                      notes=tuple(dict.fromkeys(source.notes)))
+                      notes=tuple(dict.fromkeys(source.notes)), found_by=found_by, found_from=found_from)

@@ -6,6 +6,7 @@ small, so the test resolves x86_64-linux and aarch64-darwin)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -37,5 +38,17 @@ def test_min_build_on_a_real_100_package_set_searches_once_for_both_systems(netb
     # alike, so one resolvelib search serves both systems.
     assert len(made.trades) >= 10 * len(made.plans)
     assert made.resolutions == 1
+    # How each system's resolution was found is in the lock (and the report): found without a search on
+    # x86_64 Linux, replayed or carried over on macOS; --full-search gives each a search (or the exact replay
+    # of one), and here the same plans.
+    assert made.plans[0].found_by == "unsearched"
+    assert made.plans[1].found_by in ("carried", "replayed") and made.plans[1].found_from == "x86_64-linux"
+    searched = lock(read_input(ROOT / "benchmarks" / "sets" / "django-netbox.txt"), Session.load(),
+                    replace(options, full_search=True))
+    # (macOS answers every question of Linux's search alike: that search, replayed, is its own)
+    assert [p.found_by for p in searched.plans] == ["search", "replayed"]
+    # (the same notes, found in another order)
+    assert [replace(p, notes=tuple(sorted(p.notes))) for p in searched.plans] == [
+        replace(p, notes=tuple(sorted(p.notes))) for p in made.plans]
     # The plan min-build chose is the one the report shows: the lock holds it, and reports read the lock.
     assert {p.name for p in made.plans[0].packages} >= {"django", "netaddr", "psycopg"}

@@ -138,6 +138,35 @@ def test_systems_share_one_search_and_min_build_trades_without_another(index_ser
     assert len(rodeo.plans) == 4 and rodeo.resolutions == 1
 
 
+def test_how_each_resolution_was_found_is_said_recorded_and_reported(index_server: Any, tmp_path: Path) -> None:
+    import json
+
+    req = tmp_path / "reqs.txt"
+    req.write_text("cartopy\n")
+    common = ("--index-url", index_server.url, "--cache-dir", tmp_path / "cache", "--exclude-newer", EXCLUDE_NEWER,
+              "--system", "x86_64-linux", "--system", "aarch64-darwin")
+    out = tmp_path / "pylock.toml"
+    made = nixgen("lock", req, "-o", out, *common)
+    assert made.returncode == 0, made.stderr
+    targets = tomllib.loads(out.read_text())["tool"]["nixgen"]["targets"]
+    found = {t["system"]: (t.get("found-by", "search"), t.get("found-from")) for t in targets}
+    assert found["aarch64-darwin"] in (("carried", "x86_64-linux"), ("replayed", "x86_64-linux")), found
+    assert "note: resolved " in made.stderr and "x86_64-linux's" in made.stderr
+    report = json.loads(nixgen("report", out, "--json").stdout)
+    assert {s["system"]: (s["found-by"], s["found-from"]) for s in report["systems"]} == found
+    # --full-search: a search for each system, recorded in the lock's options and command.
+    full = nixgen("lock", req, "-o", out, "--full-search", *common)
+    assert full.returncode == 0, full.stderr
+    data = tomllib.loads(out.read_text())["tool"]["nixgen"]
+    # (an exact replay of another system's search is that system's search: it may still be one)
+    assert all(t.get("found-by", "search") in ("search", "replayed") for t in data["targets"])
+    assert data["options"]["full-search"] is True and "--full-search" in data["command"]
+    assert "without a search" not in full.stderr and "carried over" not in full.stderr
+    again = nixgen("lock", out)  # locking again from the lock keeps --full-search
+    assert again.returncode == 0, again.stderr
+    assert tomllib.loads(out.read_text())["tool"]["nixgen"]["options"]["full-search"] is True
+
+
 def test_no_stage_imports_the_pipeline() -> None:
     """The data flows one way: inputs, resolve, plan, lock and emit never reach back into the pipeline."""
     offenders = []

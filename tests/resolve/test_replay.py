@@ -91,12 +91,15 @@ def test_systems_that_see_the_same_answers_share_one_search(index: Index) -> Non
     with index:
         together, shared = _together(index, "app\n", (LINUX, ARM))
         assert (shared.searches, shared.direct, shared.carried) == (1, 1, 1)
+        # Each resolution says how it was found (equal resolutions found otherwise still compare equal).
+        assert [(r.found_by, r.found_from) for r in together] == [("unsearched", None), ("carried", "x86_64-linux")]
         # The same as each system's own search, down to the files and edges.
         assert together == _searched(index, "app\n", (LINUX, ARM))
         assert together[1].system == "aarch64-linux"
         # A search's recording is replayed: aarch64 Linux answers every question alike.
         searched, shared = _together(index, "bt-a\nbt-b\n", (LINUX, ARM))
         assert (shared.searches, shared.direct, shared.replayed) == (1, 0, 1)
+        assert [(r.found_by, r.found_from) for r in searched] == [("search", None), ("replayed", "x86_64-linux")]
         assert searched == _searched(index, "bt-a\nbt-b\n", (LINUX, ARM))
 
 
@@ -144,6 +147,7 @@ def test_min_build_trades_pins_where_that_is_a_resolution_and_searches_where_not
         _resolve(index, "geo\n", LINUX, nix, shared=shared, memo=memo)
         swapped = _resolve(index, "geo\n", LINUX, nix, shared=shared, memo=memo, prefer_wheels=frozenset({"geo"}))
         assert (shared.searches, shared.traded) == (1, 1)
+        assert swapped.found_by == "unsearched"  # the trades keep how the resolution they trade from was found
         assert swapped == _resolve(index, "geo\n", LINUX, nix, prefer_wheels=frozenset({"geo"}), search=True)
         assert swapped.pin("geo").provider == "wheel"  # type: ignore[union-attr]
         # needs-old as a wheel: its shapely<2 is strict then, and nixpkgs' shapely 2.0 fails it: a search.
@@ -155,3 +159,14 @@ def test_min_build_trades_pins_where_that_is_a_resolution_and_searches_where_not
         assert searched == _resolve(index, "needs-old\n", LINUX, nix, prefer_wheels=wheels, search=True)
         assert {p.name: (p.version, p.provider) for p in searched.pins} == {
             "needs-old": ("1.0", "wheel"), "shapely": ("1.8", "wheel")}
+
+
+def test_a_full_search_takes_no_shortcut(index: Index) -> None:
+    with index:
+        shared = Shared()
+        found = [resolve(parse_requirements("gpu\n", path="req.txt"), index, None, t, ResolveOptions(search=True),
+                         ResolveMemo(), shared) for t in (LINUX, ARM)]
+        # aarch64 Linux could carry x86_64's versions (see above); with search it searches for itself.
+        assert (shared.searches, shared.direct, shared.carried) == (2, 0, 0)
+        assert [r.found_by for r in found] == ["search", "search"]
+        assert found == _searched(index, "gpu\n", (LINUX, ARM))
