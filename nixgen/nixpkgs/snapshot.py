@@ -134,15 +134,21 @@ class _Packages(Mapping[str, NixPythonPackage]):
         return attr in self._rows
 
 
-def _group(pairs: Iterable[tuple[str, str]]) -> dict[str, tuple[str, ...]]:
-    """PyPI name → attrs installing it, canonical attr first (see :func:`_canonical`)."""
-    groups: dict[str, tuple[str, ...]] = {}
+def _group(pairs: Iterable[tuple[str, str]], into: Mapping[str, tuple[str, ...]] | None = None
+           ) -> dict[str, tuple[str, ...]]:
+    """PyPI name → attrs installing it, canonical attr first (see :func:`_canonical`): of ``pairs``
+    (attr, name), added to a copy of ``into`` (groups made so before) when given."""
+    groups: dict[str, tuple[str, ...]] = dict(into or {})
+    grown: set[str] = set()
     for attr, name in pairs:
         had = groups.get(name)
-        groups[name] = (attr,) if had is None else (*had, attr)
-    for name, attrs in groups.items():
-        if len(attrs) > 1:
-            groups[name] = tuple(sorted(attrs, key=lambda a, n=name: _canonical(a, n)))  # type: ignore[misc]
+        if had is None:
+            groups[name] = (attr,)
+        else:
+            groups[name] = (*had, attr)
+            grown.add(name)
+    for name in grown:
+        groups[name] = tuple(sorted(groups[name], key=lambda a, n=name: _canonical(a, n)))  # type: ignore[misc]
     return groups
 
 
@@ -165,9 +171,10 @@ class PythonSet:
             packages.update((a, base.packages[a]) for a in base.packages if a not in self.packages)
             return PythonSet.build(self.interpreter, self.python_version, packages, self.edges)
         rows = dict(self.packages.rows)  # read from the snapshot: packages are made as they are looked up
-        rows.update((a, r) for a, r in base.packages.rows.items() if a not in rows)
+        added = [(a, r) for a, r in base.packages.rows.items() if a not in rows]
+        rows.update(added)
         return PythonSet(self.interpreter, self.packages_attr, self.python_version, _Packages(rows),
-                         _group((a, r[1]) for a, r in rows.items()), self.edges)
+                         _group(((a, r[1]) for a, r in added), into=self._by_name), self.edges)
 
     @classmethod
     def build(cls, interpreter: str, python_version: str, packages: Mapping[str, NixPythonPackage],
