@@ -134,7 +134,8 @@ def alternative(a: Alternative) -> str:
 
 
 def found_by(plan: Plan) -> str | None:
-    """How the plan's resolution was found, when it was not a search of its own (None then)."""
+    """How the plan's resolution was found, when it was not a search of its own (None then, and for a lock
+    that does not record it)."""
     other = plan.found_from or "another system"
     if plan.found_by == "unsearched":
         return ("resolved without a search: every project at the first of its candidates that all the "

@@ -67,7 +67,7 @@ class TargetEntry:
     roots: tuple[str, ...] = ()
     relaxations: tuple[Relaxation, ...] = ()
     notes: tuple[str, ...] = ()
-    found_by: FoundBy = "search"
+    found_by: FoundBy | None = None  # None: a lock made before it was recorded
     found_from: str | None = None
 
 

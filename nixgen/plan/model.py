@@ -155,9 +155,9 @@ class Plan:
     packages: tuple[PlannedPackage, ...]
     relaxations: tuple[Relaxation, ...] = ()
     notes: tuple[str, ...] = ()
-    # How the resolution was found (nixgen.core.kinds.FoundBy), and whose resolution it re-used: the same
-    # resolution found another way is equal.
-    found_by: FoundBy = field(default="search", compare=False)
+    # How the resolution was found (nixgen.core.kinds.FoundBy; None: not recorded, a lock older than the
+    # field), and whose resolution it re-used: the same resolution found another way is equal.
+    found_by: FoundBy | None = field(default=None, compare=False)
     found_from: str | None = field(default=None, compare=False)
 
     @property

@@ -149,7 +149,8 @@ def test_how_each_resolution_was_found_is_said_recorded_and_reported(index_serve
     made = nixgen("lock", req, "-o", out, *common)
     assert made.returncode == 0, made.stderr
     targets = tomllib.loads(out.read_text())["tool"]["nixgen"]["targets"]
-    found = {t["system"]: (t.get("found-by", "search"), t.get("found-from")) for t in targets}
+    found = {t["system"]: (t["found-by"], t.get("found-from")) for t in targets}
+    assert found["x86_64-linux"] in (("unsearched", None), ("search", None)), found
     assert found["aarch64-darwin"] in (("carried", "x86_64-linux"), ("replayed", "x86_64-linux")), found
     assert "note: resolved " in made.stderr and "x86_64-linux's" in made.stderr
     report = json.loads(nixgen("report", out, "--json").stdout)
@@ -159,12 +160,20 @@ def test_how_each_resolution_was_found_is_said_recorded_and_reported(index_serve
     assert full.returncode == 0, full.stderr
     data = tomllib.loads(out.read_text())["tool"]["nixgen"]
     # (an exact replay of another system's search is that system's search: it may still be one)
-    assert all(t.get("found-by", "search") in ("search", "replayed") for t in data["targets"])
+    assert data["targets"][0]["found-by"] == "search"
+    assert all(t["found-by"] in ("search", "replayed") for t in data["targets"])
     assert data["options"]["full-search"] is True and "--full-search" in data["command"]
     assert "without a search" not in full.stderr and "carried over" not in full.stderr
     again = nixgen("lock", out)  # locking again from the lock keeps --full-search
     assert again.returncode == 0, again.stderr
     assert tomllib.loads(out.read_text())["tool"]["nixgen"]["options"]["full-search"] is True
+    # A lock that does not record it (made before nixgen did) reports it as unknown, not as a search.
+    older = tmp_path / "older" / "pylock.toml"
+    older.parent.mkdir()
+    older.write_text("\n".join(line for line in out.read_text().splitlines()
+                               if not line.startswith(("found-by", "found-from"))) + "\n")
+    report = json.loads(nixgen("report", older, "--json").stdout)
+    assert {s["found-by"] for s in report["systems"]} == {None}
 
 
 def test_no_stage_imports_the_pipeline() -> None:
