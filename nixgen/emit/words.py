@@ -138,11 +138,11 @@ def found_by(plan: Plan) -> str | None:
     that does not record it)."""
     other = plan.found_from or "another system"
     if plan.found_by == "unsearched":
-        return ("resolved without a search: every project at the first of its candidates that all the "
-                "requirements on it allow, as nothing conflicted (--full-search runs a search)")
+        return ("resolved without a search (nothing conflicted: each project at the first candidate all its "
+                "requirements allow; --full-search searches)")
     if plan.found_by == "carried":
-        return (f"resolved with {other}'s versions, carried over: a resolution here, each pin the first of its "
-                "candidates that all the requirements on it allow (--full-search runs a search)")
+        return (f"resolved with {other}'s versions carried over (a resolution here, each pin the first candidate "
+                "all its requirements allow; --full-search searches)")
     if plan.found_by == "replayed":
         return f"resolved by replaying {other}'s search: this system answers every question of it alike"
     return None
