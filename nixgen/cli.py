@@ -131,7 +131,8 @@ def resolve_options(func: F) -> F:
                           "split it (default: python3). Recorded in the lock."),
         click.option("--quiet", "-q", is_flag=True, help="No progress and no summary table on stderr."),
         click.option("--verbose", "-v", "verbose", count=True,
-                     help="-v: every index request (credentials masked); -vv: also each decision and why."),
+                     help="-v: every index request (credentials masked) and every package in the summary; -vv: "
+                          "also each decision and why."),
         click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
                      help="Colour on stderr: auto (a terminal, unless NO_COLOR is set), always or never."),
         click.option("--allow-infeasible", "allow_infeasible", is_flag=True,
@@ -453,7 +454,7 @@ def _summary(lock: Any, kwargs: dict[str, Any], quiet: bool = False) -> None:
         return
     from nixgen.emit.report import print_summary
 
-    print_summary(lock, color=kwargs.get("color", "auto"))
+    print_summary(lock, color=kwargs.get("color", "auto"), every=bool(kwargs.get("verbose")))
 
 
 _CHECK_HELP = ("Compare with the file at -o instead of writing it: exit 0 when up to date, 8 when it would change. "

@@ -35,9 +35,12 @@ def _console(stdout: bool, color: str = "auto") -> Any:
     return Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 160, **style)
 
 
-def print_summary(lock: Lock, *, stdout: bool = False, systems: tuple[str, ...] = (), color: str = "auto") -> None:
+def print_summary(lock: Lock, *, stdout: bool = False, systems: tuple[str, ...] = (), color: str = "auto",
+                  every: bool = True) -> None:
     """One table per system (package, version, provider, predicted status, minutes, why), then totals,
-    relaxations, trades and notes."""
+    relaxations, trades and notes. Not ``every``: the table lists the packages asked for and every one that
+    is fetched, built or rebuilt, and counts the rest (binary-cache hits, and nixpkgs packages no cache data
+    speaks for) in a line after it."""
     from rich.table import Table
 
     console = _console(stdout, color)
@@ -48,12 +51,18 @@ def print_summary(lock: Lock, *, stdout: bool = False, systems: tuple[str, ...] 
         table = Table(title=f"{plan.interpreter} ({plan.python_version}) on {plan.system}", title_justify="left")
         for column in ("package", "version", "provider", "status", "est. min", "why"):
             table.add_column(column)
+        counted: dict[str, int] = {}
         for p, s in zip(plan.packages, prediction.statuses, strict=True):
+            if not every and not p.requested and s.state in ("cached", "unverified"):
+                counted[s.state] = counted.get(s.state, 0) + 1
+                continue
             name = p.name + ("" if p.runtime else " (build)")
             why = words.why(s, p, plan.system) if s.state in ("cached", "rebuild", "unverified") \
                 or p.provider == "nixpkgs" else words.reason(p)
             table.add_row(name, p.version, p.provider, s.state, f"{s.minutes:g}", why)
         console.print(table)
+        if counted:
+            console.print(words.not_listed(counted, plan.system))
         states = ", ".join(f"{n} {k}" for k, n in prediction.by_state().items())
         relaxed = f"; {len(plan.relaxations)} relaxed pin(s) accepted as nixpkgs has them (--no-relax refuses "\
             "them)" if plan.relaxations else ("; strict: no relaxed pins (--no-relax)" if lock.options.no_relax else "")

@@ -146,3 +146,13 @@ def found_by(plan: Plan) -> str | None:
     if plan.found_by == "replayed":
         return f"resolved by replaying {other}'s search: this system answers every question of it alike"
     return None
+
+
+def not_listed(counted: dict[str, int], system: str) -> str:
+    """The line after a summary table that lists only what needs work: what it left out, by state."""
+    parts = []
+    if counted.get("cached"):
+        parts.append(f"{counted['cached']} more from the binary cache")
+    if counted.get("unverified"):
+        parts.append(f"{counted['unverified']} more from nixpkgs, unverified (no binary-cache data for {system})")
+    return f"{' and '.join(parts)}, not listed (`nixgen report` lists every package)"

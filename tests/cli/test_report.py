@@ -83,3 +83,25 @@ def test_table_and_explain(run: Any) -> None:
     assert "provider: nixpkgs" in why.stdout and "status: cached" in why.stdout
     missing = run("explain", "left-pad", ROOT / "examples/rodeo/requirements.txt")
     assert missing.returncode == 6 and "left-pad is not in this resolution" in missing.stderr
+
+
+def test_the_summary_lists_what_needs_work_and_counts_the_cache_hits(run: Any) -> None:
+    def rows(text: str) -> set[str]:
+        return {line.split("│")[1].strip() for line in text.splitlines() if line.startswith("│")}
+
+    # The rodeo set comes from the binary cache on x86_64 Linux: the table lists the three packages asked for.
+    rodeo = ROOT / "examples/rodeo/requirements.txt"
+    made = run("generate", rodeo, "--system", "x86_64-linux", "--system", "aarch64-darwin")
+    assert made.returncode == 0, made.stderr
+    full = report(run, rodeo, "--system", "x86_64-linux")
+    cached = {p["name"] for p in full["packages"] if p["status"] == "cached" and not p["requested"]}
+    assert len(cached) > 20
+    assert rows(made.stderr) == {"cartopy", "tensorflow", "docrep"}
+    assert f"{len(cached)} more from the binary cache, not listed" in made.stderr
+    assert "more from nixpkgs, unverified (no binary-cache data for aarch64-darwin), not listed" in made.stderr
+    # What needs work is listed: gdal rebuilt against a newer numpy wheel, and that wheel.
+    newer = run("generate", DATA / "gdal-newer-numpy.txt", "--system", "x86_64-linux")
+    assert {"gdal", "numpy", "shapely"} <= rows(newer.stderr)
+    # -v lists every package, as `nixgen report` does.
+    every = run("generate", rodeo, "--system", "x86_64-linux", "-v")
+    assert cached <= rows(every.stderr) and "not listed" not in every.stderr
