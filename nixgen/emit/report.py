@@ -40,13 +40,15 @@ def print_summary(lock: Lock, *, stdout: bool = False, systems: tuple[str, ...] 
     """One table per system (package, version, provider, predicted status, minutes, why), then totals,
     relaxations, trades and notes. Not ``every``: the table lists the packages asked for and every one that
     is fetched, built or rebuilt, and counts the rest (binary-cache hits, and nixpkgs packages no cache data
-    speaks for) in a line after it."""
+    speaks for) in a line after it. A line that every system shown has (a relaxation, a note, a verdict) is
+    said once, after the last system."""
     from rich.table import Table
 
     console = _console(stdout, color)
-    for plan in lock.plans:
-        if systems and plan.system not in systems:
-            continue
+    shown = [plan for plan in lock.plans if not systems or plan.system in systems]
+    lines = {plan.system: _plan_lines(plan) for plan in shown}
+    common = set.intersection(*(set(found) for found in lines.values())) if len(shown) > 1 else set()
+    for plan in shown:
         prediction = predict(plan)
         table = Table(title=f"{plan.interpreter} ({plan.python_version}) on {plan.system}", title_justify="left")
         for column in ("package", "version", "provider", "status", "est. min", "why"):
@@ -68,20 +70,14 @@ def print_summary(lock: Lock, *, stdout: bool = False, systems: tuple[str, ...] 
             "them)" if plan.relaxations else ("; strict: no relaxed pins (--no-relax)" if lock.options.no_relax else "")
         console.print(f"{len(plan.packages)} packages: {states}; about {prediction.total_minutes:g} estimated "
                       f"build minutes{relaxed} (estimates: see `nixgen report --json` for their sources)")
-        if (how := words.found_by(plan)) is not None:
-            console.print(f"note: {how}")
-        for rel in plan.relaxations:
-            console.print(f"relaxed as nixpkgs has it: {words.relaxation(rel)}")
-        for note in plan.notes:
-            console.print(f"note: {note}")
-        for p in plan.packages:
-            for warning in words.linkage_warnings(p):
-                console.print(f"warning: {warning} ({plan.system})")
-            if p.recipe.verdict in ("risky", "infeasible"):
-                console.print(f"{'warning' if p.recipe.verdict == 'risky' else 'error'}: build of {p.name} "
-                              f"{p.version} from source: {words.verdict(p)}")
-            for line in words.added(p):
-                console.print(f"constraint: {line}")
+        for line in lines[plan.system]:
+            if line not in common:
+                console.print(line)
+    if common:
+        console.print(f"on every system ({', '.join(plan.system for plan in shown)}):")
+        for line in lines[shown[0].system]:
+            if line in common:
+                console.print(line)
     for t in lock.trades:
         console.print(f"{words.trade(t)} on {t.system}")
     for a in lock.alternatives:
@@ -94,6 +90,23 @@ def print_summary(lock: Lock, *, stdout: bool = False, systems: tuple[str, ...] 
         console.print(f"warning: not generated for {f.system}: {' '.join(f.why.split())}")
     for system, note in deprecations(lock):
         console.print(f"note: {system}: {note}")
+
+
+def _plan_lines(plan: Plan) -> list[str]:
+    """The lines under a system's table: how it was resolved, relaxations, notes, warnings, verdicts and added
+    constraints, in that order, each once."""
+    found: list[str] = []
+    if (how := words.found_by(plan)) is not None:
+        found.append(f"note: {how}")
+    found += [f"relaxed as nixpkgs has it: {words.relaxation(rel)}" for rel in plan.relaxations]
+    found += [f"note: {note}" for note in plan.notes]
+    for p in plan.packages:
+        found += [f"warning: {warning} ({plan.system})" for warning in words.linkage_warnings(p)]
+        if p.recipe.verdict in ("risky", "infeasible"):
+            found.append(f"{'warning' if p.recipe.verdict == 'risky' else 'error'}: build of {p.name} {p.version} "
+                         f"from source: {words.verdict(p)}")
+        found += [f"constraint: {line}" for line in words.added(p)]
+    return list(dict.fromkeys(found))
 
 
 def _package_json(p: PlannedPackage, s: Status) -> dict[str, Any]:

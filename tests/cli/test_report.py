@@ -99,6 +99,10 @@ def test_the_summary_lists_what_needs_work_and_counts_the_cache_hits(run: Any) -
     assert rows(made.stderr) == {"cartopy", "tensorflow", "docrep"}
     assert f"{len(cached)} more from the binary cache, not listed" in made.stderr
     assert "more from nixpkgs, unverified (no binary-cache data for aarch64-darwin), not listed" in made.stderr
+    # A line both systems have is said once, after the last system.
+    egg = "note: docrep 0.3.2: dependencies read from egg-info"
+    assert made.stderr.count(egg) == 1
+    assert made.stderr.index("on every system (x86_64-linux, aarch64-darwin):") < made.stderr.index(egg)
     # What needs work is listed: gdal rebuilt against a newer numpy wheel, and that wheel.
     newer = run("generate", DATA / "gdal-newer-numpy.txt", "--system", "x86_64-linux")
     assert {"gdal", "numpy", "shapely"} <= rows(newer.stderr)
