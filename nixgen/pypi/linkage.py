@@ -8,12 +8,13 @@ not the file name or soname of a shared object the wheel holds itself.
 
 The answer is a fact about a file, so it is cached in the index cache's ``metadata`` table under
 ``needed:sha256:<hash>`` and never expires. A wheel already in the artifact cache is read whole. Otherwise
-only the start of each shared object is read, with HTTP range requests (a torch wheel is 900 MB; its
-objects' string tables are a few): in the layout linkers have written by default since binutils 2.31
-(``-z separate-code``), everything before the first executable ``PT_LOAD`` segment holds the dynamic string
-table and no other text, so the names there that are shared-object names are the ``DT_NEEDED`` entries, the
-object's own ``DT_SONAME`` and the version-needs' file names (which repeat ``DT_NEEDED``). An object whose
-code starts at its first byte (the older layout) is read to its end and parsed. Range answers carry no
+only the start of each shared object is read, with HTTP range requests, neighbouring starts in one request
+(a torch wheel is 900 MB; its objects' string tables are a few): in the layout linkers have written by
+default since binutils 2.31 (``-z separate-code``), everything before the first executable ``PT_LOAD``
+segment holds the dynamic string table and no other text, so the names there that are shared-object names
+are the ``DT_NEEDED`` entries, the object's own ``DT_SONAME`` and the version-needs' file names (which
+repeat ``DT_NEEDED``). An object whose code starts at its first byte (the older layout) is read to its end
+and parsed. Range answers carry no
 hash, as for metadata read by ranges; a server without ranges means the whole wheel is downloaded.
 """
 
@@ -32,7 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from nixgen.errors import HashMismatch, MetadataError, NixgenError
-from nixgen.pypi.ranges import Member, RangeFetch, RangesUnusable, remote_members
+from nixgen.pypi.ranges import Member, RangeFetch, RangesUnusable, read_starts, remote_members
 from nixgen.resolve.model import Artifact, Pin
 
 if TYPE_CHECKING:
@@ -274,10 +275,10 @@ def read_remote_linkage(fetch: RangeFetch, filename: str, budget: int = STREAM_B
     needed: set[str] = set()
     names: set[str] = set()
     provides: set[str] = set()
-    for member in remote_members(fetch):
+    objects = [m for m in remote_members(fetch) if _SHARED_OBJECT.search(m.name.rsplit("/", 1)[-1])]
+    read_starts(objects)
+    for member in objects:
         base = member.name.rsplit("/", 1)[-1]
-        if not _SHARED_OBJECT.search(base):
-            continue
         elf = _elf(member.head(64), member)
         if elf is None:
             continue

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import struct
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 from packaging.utils import canonicalize_name
 
 TAIL = 64 * 1024
+FIRST_PIECE = 256 * 1024  # of a member read from its start, the compressed bytes asked for first
 # fetch("bytes=a-b" or "bytes=-n") -> (data, first byte's offset, file size), or None when the server will
 # not serve ranges (the caller then downloads the whole file).
 RangeFetch = Callable[[str], "tuple[bytes, int, int] | None"]
@@ -53,7 +54,9 @@ class _Remote:
     def tail_start(self) -> int:
         return self.pieces[0][0]
 
-    def read(self, start: int, end: int) -> bytes:
+    def read(self, start: int, end: int, keep: bool = True) -> bytes:
+        """Bytes ``start`` to ``end`` (exclusive), from a piece in hand or fetched (and kept, unless not
+        ``keep``: a piece of a stream)."""
         end = min(end, self.size)
         for begin, data in self.pieces:
             if begin <= start and end <= begin + len(data):
@@ -61,7 +64,8 @@ class _Remote:
         got = self.fetch(f"bytes={start}-{end - 1}")
         if got is None or got[1] != start or len(got[0]) < end - start:
             raise RangesUnusable
-        self.pieces.append((start, got[0]))
+        if keep:
+            self.pieces.append((start, got[0]))
         return got[0][: end - start]
 
 
@@ -219,7 +223,14 @@ class Member:
     def compressed_size(self) -> int:
         return self._comp
 
-    def head(self, size: int, step: int = 256 * 1024) -> bytes:
+    def start_span(self, first: int) -> tuple[int, int]:
+        """The bytes that hold the member's local header (APPNOTE 4.3.7) and its first ``first`` compressed
+        bytes, as far as the central directory tells: the local extra field is assumed to be at most
+        :data:`_LOCAL_EXTRA` long (a longer one is read when it is met)."""
+        end = self._offset + _LOCAL.size + len(self.name.encode()) + _LOCAL_EXTRA + min(first, self._comp)
+        return self._offset, min(end, self._remote.size)
+
+    def head(self, size: int, step: int = FIRST_PIECE) -> bytes:
         """The member's first ``size`` bytes (fewer when it is shorter)."""
         if self._start is None:
             header = self._remote.read(self._offset, self._offset + _LOCAL.size)
@@ -246,12 +257,33 @@ class Member:
         while done < self._comp:
             take = min(step, self._comp - done)
             start = self._start + done
-            got = self._remote.fetch(f"bytes={start}-{start + take - 1}")
-            if got is None or got[1] != start or len(got[0]) < take:
-                raise RangesUnusable
+            piece = self._remote.read(start, start + take, keep=False)
             done += take
             step = min(step * 2, most)
-            yield inflater.decompress(got[0][:take]) if inflater is not None else got[0][:take]
+            yield inflater.decompress(piece) if inflater is not None else piece
+
+
+_LOCAL_EXTRA = 1024
+
+
+def read_starts(members: Sequence[Member], first: int = FIRST_PIECE, gap: int = 1 << 20,
+                most: int = 8 << 20) -> None:
+    """Fetch the start of each of ``members`` (of one remote zip; see :meth:`Member.start_span`) in as few
+    requests as will do: spans less than ``gap`` bytes apart are asked for together, up to ``most`` bytes a
+    request. A request's round trip costs what some megabytes of its answer do, and objects read one after
+    another paid two trips each (a header, then the bytes): pillow's wheel took 54 of them."""
+    if not members:
+        return
+    remote = members[0]._remote
+    spans = sorted(m.start_span(first) for m in members)
+    lo, hi = spans[0]
+    for start, end in spans[1:]:
+        if start - hi <= gap and max(hi, end) - lo <= most:
+            hi = max(hi, end)
+            continue
+        remote.read(lo, hi)
+        lo, hi = start, end
+    remote.read(lo, hi)
 
 
 def remote_members(fetch: RangeFetch) -> list[Member]:
