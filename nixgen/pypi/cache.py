@@ -10,8 +10,11 @@
   suffix from a fixed list), each written to a temporary file and renamed into place after its hash was
   checked, so a reader never sees half a file.
 
-Every write is one transaction. One connection is shared by the threads of a process under a lock; other
-processes may use the same database at the same time (WAL, busy timeout).
+Every write is one statement, its own transaction, on one connection the threads of a process share
+under a lock; each thread reads on a connection of its own, without that lock (WAL readers see what was
+committed and do not wait for the writer: under one lock, a cold run's 16 workers queued behind each
+other's writes and the resolver behind them). Other processes may use the same database at the same
+time (WAL, busy timeout).
 """
 
 from __future__ import annotations
@@ -59,8 +62,14 @@ class Cache:
         self.root = root
         self.db_path = root / "index.sqlite3"
         self.notes: list[str] = notes if notes is not None else []
-        self._conn: sqlite3.Connection | None = None
+        self._conn: sqlite3.Connection | None = None  # the writer's, and where the schema is made
         self._lock = threading.Lock()
+        self._local = threading.local()  # each thread's read connection, with the generation it belongs to
+        # Each read connection with a lock of its own: only its thread takes it to read, and close() to close
+        # it (a connection closed while another thread reads on it can crash the interpreter).
+        self._readers: list[tuple[sqlite3.Connection, threading.Lock]] = []
+        self._readers_lock = threading.Lock()  # for that list alone (never held while SQLite works)
+        self._generation = 0  # bumped when a damaged database is moved aside: older readers reopen
 
     # -- database -------------------------------------------------------------------------------------
     def _db(self) -> sqlite3.Connection:
@@ -95,10 +104,39 @@ class Cache:
 
     def _recover(self, err: sqlite3.DatabaseError) -> None:
         """Called (under the lock) when a query finds the open database damaged: start a new one."""
+        self._close_all()
+        self._generation += 1
+        self._move_aside(err)
+
+    def _close_all(self) -> None:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
-        self._move_aside(err)
+        with self._readers_lock:
+            readers, self._readers = self._readers, []
+        for reader, in_use in readers:
+            with in_use:
+                reader.close()
+
+    def _reader(self) -> tuple[sqlite3.Connection, threading.Lock]:
+        """This thread's read connection and its lock, opened (after the database and its schema) on first
+        use."""
+        mine: tuple[sqlite3.Connection, threading.Lock] | None = getattr(self._local, "reader", None)
+        if mine is not None and self._local.generation == self._generation:
+            return mine
+        generation = self._generation
+        if self._conn is None:
+            with self._lock:
+                self._db()
+        try:
+            conn = sqlite3.connect(self.db_path, timeout=30, check_same_thread=False, isolation_level=None)
+        except sqlite3.Error as err:
+            raise _cannot_open(self.db_path, err) from err
+        mine = (conn, threading.Lock())
+        with self._readers_lock:
+            self._readers.append(mine)
+        self._local.reader, self._local.generation = mine, generation
+        return mine
 
     def _open(self) -> sqlite3.Connection:
         """Open (and if needed create) the database; sqlite3.DatabaseError when the file is not one."""
@@ -132,15 +170,19 @@ class Cache:
         return conn
 
     def _read(self, sql: str, args: tuple[object, ...]) -> tuple[object, ...] | None:
-        with self._lock:
-            for attempt in range(2):
-                try:
-                    row = self._db().execute(sql, args).fetchone()
-                    break
-                except sqlite3.DatabaseError as err:
-                    if _busy(err) or attempt:
-                        raise _cannot_open(self.db_path, err) from err
-                    self._recover(err)
+        for attempt in range(2):
+            generation = self._generation
+            try:
+                conn, in_use = self._reader()
+                with in_use:
+                    row = conn.execute(sql, args).fetchone()
+                break
+            except sqlite3.DatabaseError as err:
+                if _busy(err) or attempt:
+                    raise _cannot_open(self.db_path, err) from err
+                with self._lock:
+                    if generation == self._generation:  # not moved aside by another thread meanwhile
+                        self._recover(err)
         return tuple(row) if row is not None else None
 
     def _write(self, sql: str, args: tuple[object, ...]) -> None:
@@ -148,9 +190,7 @@ class Cache:
             for attempt in range(2):
                 conn = self._db()
                 try:
-                    with conn:
-                        conn.execute("BEGIN IMMEDIATE")
-                        conn.execute(sql, args)
+                    conn.execute(sql, args)  # autocommit: one statement, one transaction
                     return
                 except sqlite3.DatabaseError as err:
                     if _busy(err) or attempt:
@@ -161,9 +201,8 @@ class Cache:
 
     def close(self) -> None:
         with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+            self._close_all()
+            self._generation += 1
 
     # -- pages ----------------------------------------------------------------------------------------
     def page(self, url: str) -> PageRow | None:
