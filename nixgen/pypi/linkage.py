@@ -14,8 +14,8 @@ default since binutils 2.31 (``-z separate-code``), everything before the first 
 segment holds the dynamic string table and no other text, so the names there that are shared-object names
 are the ``DT_NEEDED`` entries, the object's own ``DT_SONAME`` and the version-needs' file names (which
 repeat ``DT_NEEDED``). An object whose code starts at its first byte (the older layout) is read to its end
-and parsed. Range answers carry no
-hash, as for metadata read by ranges; a server without ranges means the whole wheel is downloaded.
+and parsed. Range answers carry no hash, as for metadata read by ranges; a server without ranges means the
+whole wheel is downloaded.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from packaging.utils import canonicalize_name
 
 TAIL = 64 * 1024
 FIRST_PIECE = 256 * 1024  # of a member read from its start, the compressed bytes asked for first
+_LOCAL_EXTRA = 1024  # a local header's extra field, at most, in the bytes asked for with it (APPNOTE 4.3.7)
 # fetch("bytes=a-b" or "bytes=-n") -> (data, first byte's offset, file size), or None when the server will
 # not serve ranges (the caller then downloads the whole file).
 RangeFetch = Callable[[str], "tuple[bytes, int, int] | None"]
@@ -191,7 +192,7 @@ def read_wheel_metadata(fetch: RangeFetch, project: str) -> bytes:
     if entry is None:
         raise NotAWheel("no *.dist-info/METADATA member")
     name, method, comp, offset, _ = entry
-    guess_end = offset + _LOCAL.size + len(name.encode()) + 1024 + comp
+    guess_end = offset + _LOCAL.size + len(name.encode()) + _LOCAL_EXTRA + comp
     head = remote.read(offset, min(guess_end, remote.size))
     sig, _, _, _, _, _, _, _, _, name_len, extra_len = _LOCAL.unpack_from(head, 0)
     if sig != b"PK\x03\x04":
@@ -261,9 +262,6 @@ class Member:
             done += take
             step = min(step * 2, most)
             yield inflater.decompress(piece) if inflater is not None else piece
-
-
-_LOCAL_EXTRA = 1024
 
 
 def read_starts(members: Sequence[Member], first: int = FIRST_PIECE, gap: int = 1 << 20,
